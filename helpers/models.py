@@ -1,0 +1,76 @@
+"""Small deterministic models for exercises and tests.
+
+- :class:`ToyModel` is the seed slides' (and Captum README's) two-layer network: every number in it is
+  known, so attributions can be checked by hand.
+- :class:`SmallCNN` is a tiny convolutional classifier for 1- or 3-channel images of 28x28 or 32x32,
+  with fixed, seeded random weights. Hidden tests use it so that a solution hard-coded for the
+  ImageNet model scores nothing.
+
+The ImageNet model of the labs is loaded by :func:`helpers.imagenet.load_imagenet_model`.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["ToyModel", "SmallCNN"]
+
+
+class ToyModel(nn.Module):
+    """``Linear(3->3)`` with weights ``arange(-4, 5)`` and bias 0, ``ReLU``, ``Linear(3->2)`` with weights
+    ``arange(-3, 3)`` and bias 1.
+
+    >>> ToyModel()(torch.tensor([[1.0, 2.0, 3.0]]))
+    tensor([[-23.,  43.]], grad_fn=<AddmmBackward0>)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin1 = nn.Linear(3, 3)
+        self.relu = nn.ReLU()
+        self.lin2 = nn.Linear(3, 2)
+        with torch.no_grad():
+            self.lin1.weight.copy_(torch.arange(-4.0, 5.0).view(3, 3))
+            self.lin1.bias.zero_()
+            self.lin2.weight.copy_(torch.arange(-3.0, 3.0).view(2, 3))
+            self.lin2.bias.fill_(1.0)
+        self.eval()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.lin2(self.relu(self.lin1(inputs)))
+
+
+class SmallCNN(nn.Module):
+    """A tiny CNN: ``conv1 -> relu1 -> pool -> conv2 -> relu2 -> gap(4x4) -> fc``.
+
+    Works for any input of at least 8x8 pixels (28x28 and 32x32 in the course), ``in_channels`` 1 or 3.
+    Every ReLU is its own module (no reuse), so layer and neuron hooks on any module are unambiguous.
+    Weights are drawn from ``seed`` without touching the global random state; the model starts in eval mode.
+    ``conv2`` is the layer for Grad-CAM.
+    """
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, seed: int = 0) -> None:
+        super().__init__()
+        if in_channels not in (1, 3):
+            raise ValueError(f"in_channels must be 1 or 3, got {in_channels!r}")
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
+        self.conv1 = nn.Conv2d(in_channels, 8, kernel_size=3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(8, 16, kernel_size=3, padding=1)
+        self.relu2 = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(4)
+        self.fc = nn.Linear(16 * 4 * 4, num_classes)
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in self.parameters():
+                fan_in = parameter[0].numel() if parameter.dim() > 1 else parameter.numel()
+                bound = (3.0 / fan_in) ** 0.5
+                parameter.copy_((torch.rand(parameter.shape, generator=generator) * 2 - 1) * bound)
+        self.eval()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.relu1(self.conv1(inputs)))
+        x = self.gap(self.relu2(self.conv2(x)))
+        return self.fc(torch.flatten(x, 1))
