@@ -1,0 +1,83 @@
+"""The course's two nbgrader preprocessors (configured in ``nbgrader_config.py``).
+
+``CompleteStubs`` replaces nbgrader's ``ClearSolutions`` when student notebooks are generated. Each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region of a code cell becomes, indented like the marker::
+
+    ### COMPLETE ~N lines expected ###
+    raise NotImplementedError()
+
+where N counts the region's lines that are neither blank nor comments. Markdown answers get nbgrader's
+usual text stub.
+
+``LimitOutputSize`` extends nbgrader's ``LimitOutput`` (which caps the number of lines) with a cap on characters
+per output, so that a submission printing 100 MB cannot produce a 100 MB feedback page.
+"""
+from __future__ import annotations
+
+import re
+
+from nbgrader.preprocessors import ClearSolutions, LimitOutput
+from traitlets import Integer
+
+STUB_CODE = "raise NotImplementedError()"
+
+
+def count_code_lines(lines: list[str]) -> int:
+    """Number of lines that are neither blank nor pure comments (at least 1)."""
+    return max(1, sum(1 for line in lines if line.strip() and not line.strip().startswith("#")))
+
+
+def complete_header(n_lines: int) -> str:
+    return f"### COMPLETE ~{n_lines} lines expected ###"
+
+
+class CompleteStubs(ClearSolutions):
+    """``ClearSolutions`` whose code stub says how many lines the solution region had."""
+
+    def _replace_solution_region(self, cell, language):
+        if cell.cell_type != "code":
+            return super()._replace_solution_region(cell, language)
+        new_lines: list[str] = []
+        region: list[str] | None = None
+        indent = ""
+        replaced = False
+        for line in cell.source.split("\n"):
+            if self.begin_solution_delimeter in line:
+                if region is not None:
+                    raise RuntimeError("encountered nested begin solution statements")
+                region, indent, replaced = [], re.match(r"\s*", line).group(0), True
+            elif self.end_solution_delimeter in line:
+                if region is None:
+                    raise RuntimeError("END SOLUTION without BEGIN SOLUTION")
+                new_lines += [indent + complete_header(count_code_lines(region)), indent + STUB_CODE]
+                region = None
+            elif region is not None:
+                region.append(line)
+            else:
+                new_lines.append(line)
+        if region is not None:
+            raise RuntimeError("no end solution statement found")
+        cell.source = "\n".join(new_lines)
+        return replaced
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        # A solution cell without markers is replaced whole: count its own lines for the header.
+        if cell.cell_type == "code" and self.begin_solution_delimeter not in cell.source:
+            n_lines = count_code_lines(cell.source.split("\n"))
+            self.code_stub = dict(self.code_stub, python=complete_header(n_lines) + "\n" + STUB_CODE)
+        return super().preprocess_cell(cell, resources, cell_index)
+
+
+class LimitOutputSize(LimitOutput):
+    """``LimitOutput`` plus a cap of ``max_chars`` characters on each text output of a cell."""
+
+    max_chars = Integer(20_000, help="maximum number of characters of each text output").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and len(output.text) > self.max_chars:
+                output.text = output.text[: self.max_chars] + f"\n... Output truncated to {self.max_chars} characters ..."
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, str) and len(value) > 10 * self.max_chars and not mime.startswith("image/"):
+                    output.data[mime] = f"... {mime} output of {len(value)} characters removed ..."
+        return cell, resources
