@@ -1,0 +1,34 @@
+"""Realistic wrong answers for every graded exercise of every lab (the simulated class of tests/test_autograde.py).
+
+Each lab has a module ``tests/wrong_answers/<lab>.py`` defining ``WRONG_ANSWERS``: a list of dicts with
+- ``cell``: the grade_id of the solution cell the student fills,
+- ``test``: the grade_id of the test cell that grades it,
+- ``mistake``: what the student did wrong (from shared/notes/captum-conventions.md where it applies),
+- ``diagnosis``: words that the failing test's message must contain (case-insensitive), so the feedback helps,
+- ``source``: the whole source of the student's cell.
+Each graded code exercise has at least two. Submission k of a lab takes the k-th wrong answer of each exercise,
+so every submission must lose exactly the points of the exercises it answers wrongly.
+"""
+import importlib.util
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def wrong_answers(lab: str) -> list[dict]:
+    path = HERE / f"{lab}.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location(f"wrong_answers_{lab}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG_ANSWERS
+
+
+def submissions(lab: str) -> list[dict[str, dict]]:
+    """The wrong submissions of a lab: a list of {solution cell id: wrong answer} (k-th answer of each test)."""
+    by_test: dict[str, list[dict]] = {}
+    for answer in wrong_answers(lab):
+        by_test.setdefault(answer["test"], []).append(answer)
+    n = max((len(v) for v in by_test.values()), default=0)
+    return [{v[k]["cell"]: v[k] for v in by_test.values() if k < len(v)} for k in range(n)]
