@@ -40,11 +40,15 @@ c.GenerateAssignment.preprocessors = [
 c.Execute.timeout = int(os.environ.get("XAI_CELL_TIMEOUT", "300"))
 c.Execute.interrupt_on_timeout = True
 
+# Submissions: a deleted or retyped test cell is put back from the gradebook (and run against the student's code),
+# instead of nbgrader's default of silently leaving that exercise ungraded.
+c.OverwriteCells.add_missing_cells = True
+
 # Output limits: at most 1000 lines and 20,000 characters per output of a cell in graded notebooks.
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
     "nbgrader.preprocessors.IgnorePattern",
-    "nbgrader.preprocessors.ClearMetadataPreprocessor",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "helpers.nbgrader_plugins.LimitOutputSize",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
@@ -52,3 +56,8 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.LimitOutput.max_lines = 1000
 c.LimitOutputSize.max_chars = 20_000
+
+# Collecting hand-ins (`python -m helpers.course collect`): every .ipynb handed in for a lab is that lab's notebook,
+# whatever the student named it; the student id comes from the file name (or its folder), by this regexp.
+c.ZipCollectApp.collector_plugin = "helpers.nbgrader_plugins.LabNotebookCollector"
+c.LabNotebookCollector.named_regexp = os.environ.get("XAI_COLLECT_REGEXP", r"(?P<student_id>[A-Za-z0-9.@-]+)_")

@@ -1,4 +1,4 @@
-"""The course's two nbgrader preprocessors (configured in ``nbgrader_config.py``).
+"""The course's nbgrader plugins (configured in ``nbgrader_config.py``).
 
 ``CompleteStubs`` replaces nbgrader's ``ClearSolutions`` when student notebooks are generated. Each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region of a code cell becomes, indented like the marker::
 
@@ -10,11 +10,19 @@ usual text stub.
 
 ``LimitOutputSize`` extends nbgrader's ``LimitOutput`` (which caps the number of lines) with a cap on characters
 per output, so that a submission printing 100 MB cannot produce a 100 MB feedback page.
+
+``LabNotebookCollector`` is the file-name plugin of ``nbgrader zip_collect``: every ``.ipynb`` handed in for a lab
+is filed as that lab's notebook (students rename their downloads: ``Copy of 01_toy_model.ipynb``, ...), and the
+student id is read from the file's path (relative to the extracted folder) with ``named_regexp``.
 """
 from __future__ import annotations
 
 import re
 
+import datetime
+import os
+
+from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.preprocessors import ClearSolutions, LimitOutput
 from traitlets import Integer
 
@@ -81,3 +89,23 @@ class LimitOutputSize(LimitOutput):
                 if isinstance(value, str) and len(value) > 10 * self.max_chars and not mime.startswith("image/"):
                     output.data[mime] = f"... {mime} output of {len(value)} characters removed ..."
         return cell, resources
+
+
+class LabNotebookCollector(FileNameCollectorPlugin):
+    """``zip_collect`` plugin: the student id comes from ``named_regexp`` (group ``student_id``, optional
+    ``timestamp``) searched in the file's path relative to the extracted folder; the notebook is always
+    ``<lab>.ipynb``. Without a timestamp group, the file's modification time decides between two hand-ins."""
+
+    def collect(self, submitted_file: str):
+        if os.path.splitext(submitted_file)[1] not in self.valid_ext:
+            return None
+        app = self.parent
+        relative = os.path.relpath(submitted_file, app._format_collect_path(app.extracted_directory))
+        match = re.search(self.named_regexp, relative)
+        if match is None or not match.groupdict().get("student_id"):
+            self.log.warning("No student id found by the regexp %r in %r: file skipped", self.named_regexp, relative)
+            return None
+        info = {"student_id": match["student_id"], "file_id": f"{app.coursedir.assignment_id}.ipynb"}
+        mtime = datetime.datetime.fromtimestamp(os.path.getmtime(submitted_file), datetime.timezone.utc)
+        info["timestamp"] = match.groupdict().get("timestamp") or mtime.isoformat(" ")
+        return info
