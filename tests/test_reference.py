@@ -1,0 +1,382 @@
+"""helpers.reference against Captum 0.9 (the independent implementation) and against analytic results."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from captum.attr import (
+    GuidedBackprop,
+    GuidedGradCam,
+    InputXGradient,
+    IntegratedGradients,
+    KernelShap,
+    LayerGradCam,
+    LayerIntegratedGradients,
+    Lime,
+    NeuronGradient,
+    NeuronIntegratedGradients,
+    NoiseTunnel,
+    Occlusion,
+    Saliency,
+)
+from torch import nn
+
+from helpers import reference as R
+from helpers.models import SmallCNN, ToyModel
+
+pytestmark = pytest.mark.filterwarnings("ignore:Setting backward hooks:UserWarning",
+                                        "ignore:You are providing multiple inputs:UserWarning")
+
+
+def assert_matches(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    """Within 1e-5 relative to the largest expected value; the expected map must not be all zeros."""
+    expected = expected.detach()
+    assert expected.abs().max() > 0, "degenerate comparison: Captum returned all zeros"
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
+
+
+# ---------------------------------------------------------------- models and inputs
+@functools.lru_cache(maxsize=None)
+def _model(name: str):
+    """(model, layer for layer methods, neuron selector, input shape without batch, classes)."""
+    if name == "toy":
+        model = ToyModel()
+        return model, model.lin1, 2, (3,), 2
+    if name == "cnn1":
+        model = SmallCNN(in_channels=1, seed=1)
+        return model, model.conv2, (3, 2, 5), (1, 28, 28), 10
+    if name == "cnn3":
+        model = SmallCNN(in_channels=3, seed=2)
+        return model, model.conv2, (5, 4, 1), (3, 32, 32), 10
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval()
+    return model, model.layer4, (7, 3, 2), (3, 224, 224), 1000
+
+
+def _inputs(name: str, batch: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(batch)
+    shape = _model(name)[3]
+    return torch.rand((batch, *shape), generator=generator) if name == "toy" else torch.randn((batch, *shape), generator=generator)
+
+
+def _target(name: str, batch: int, kind: str):
+    classes = _model(name)[4]
+    if kind == "int":
+        return 1
+    return torch.tensor([(1 + 7 * i) % classes for i in range(batch)])  # one class per sample
+
+
+def _occlusion_args(shape: tuple) -> dict:
+    if len(shape) == 1:
+        return dict(sliding_window_shapes=(2,), strides=(1,))
+    if shape[-1] == 224:
+        return dict(sliding_window_shapes=(3, 112, 112), strides=(3, 112, 112), perturbations_per_eval=4)
+    return dict(sliding_window_shapes=(shape[0], 5, 5), strides=(shape[0], 3, 4), perturbations_per_eval=6)
+
+
+# method -> (reference call, Captum call), both f(model, layer, neuron, inputs, target)
+PAIRS = {
+    "saliency": (lambda m, l, n, x, t: R.vanilla_gradient(m, x, t),
+                 lambda m, l, n, x, t: Saliency(m).attribute(x, target=t)),
+    "saliency_signed": (lambda m, l, n, x, t: R.vanilla_gradient(m, x, t, abs=False),
+                        lambda m, l, n, x, t: Saliency(m).attribute(x, target=t, abs=False)),
+    "input_x_gradient": (lambda m, l, n, x, t: R.input_x_gradient(m, x, t),
+                         lambda m, l, n, x, t: InputXGradient(m).attribute(x, target=t)),
+    "ig": (lambda m, l, n, x, t: R.integrated_gradients(m, x, t, n_steps=4),
+           lambda m, l, n, x, t: IntegratedGradients(m).attribute(x, target=t, n_steps=4)),
+    "ig_trapezoid_baseline_batched": (
+        lambda m, l, n, x, t: R.integrated_gradients(m, x, t, baselines=0.3, n_steps=5, method="riemann_trapezoid", internal_batch_size=2 * len(x)),
+        lambda m, l, n, x, t: IntegratedGradients(m).attribute(x, baselines=0.3, target=t, n_steps=5, method="riemann_trapezoid", internal_batch_size=2 * len(x))),
+    "occlusion": (lambda m, l, n, x, t: R.occlusion(m, x, t, **_occlusion_args(x.shape[1:])),
+                  lambda m, l, n, x, t: Occlusion(m).attribute(x, target=t, **_occlusion_args(x.shape[1:]))),
+    "gradcam": (lambda m, l, n, x, t: R.gradcam(m, l, x, t),
+                lambda m, l, n, x, t: LayerGradCam(m, l).attribute(x, target=t)),
+    "guided_backprop": (lambda m, l, n, x, t: R.guided_backprop(m, x, t),
+                        lambda m, l, n, x, t: GuidedBackprop(m).attribute(x, target=t)),
+    "layer_ig": (lambda m, l, n, x, t: R.layer_integrated_gradients(m, l, x, t, baselines=0.1, n_steps=3),
+                 lambda m, l, n, x, t: LayerIntegratedGradients(m, l).attribute(x, baselines=0.1, target=t, n_steps=3)),
+    "neuron_gradient": (lambda m, l, n, x, t: R.neuron_gradient(m, l, x, n),
+                        lambda m, l, n, x, t: NeuronGradient(m, l).attribute(x, n)),
+    "neuron_ig": (lambda m, l, n, x, t: R.neuron_integrated_gradients(m, l, x, n, n_steps=4, method="riemann_right"),
+                  lambda m, l, n, x, t: NeuronIntegratedGradients(m, l).attribute(x, n, n_steps=4, method="riemann_right")),
+}
+IMAGE_PAIRS = {
+    "guided_gradcam": (lambda m, l, n, x, t: R.guided_gradcam(m, l, x, t),
+                       lambda m, l, n, x, t: GuidedGradCam(m, l).attribute(x, target=t)),
+    "gradcam_upsampled_relu": (
+        lambda m, l, n, x, t: R.upsample(R.gradcam(m, l, x, t, relu_attributions=True), x.shape[2:], mode="bilinear"),
+        lambda m, l, n, x, t: LayerGradCam.interpolate(LayerGradCam(m, l).attribute(x, target=t, relu_attributions=True), x.shape[2:], "bilinear")),
+}
+
+
+def _run_pair(pair, name, x, target):
+    model, layer, neuron, _, _ = _model(name)
+    reference, captum = pair
+    return reference(model, layer, neuron, x, target), captum(model, layer, neuron, x, target)
+
+
+SMALL_CASES = [(method, name) for name in ["toy", "cnn1", "cnn3"] for method in sorted(PAIRS)] + [
+    (method, name) for name in ["cnn1", "cnn3"] for method in sorted(IMAGE_PAIRS)  # need (H, W) inputs
+]
+
+
+@pytest.mark.parametrize("method,name", SMALL_CASES)
+@pytest.mark.parametrize("batch,kind", [(1, "int"), (1, "tensor"), (4, "int"), (4, "tensor")])
+def test_matches_captum_small_models(method, name, batch, kind):
+    pair = PAIRS.get(method) or IMAGE_PAIRS[method]
+    actual, expected = _run_pair(pair, name, _inputs(name, batch), _target(name, batch, kind))
+    assert_matches(actual, expected)
+
+
+@pytest.mark.parametrize("method", ["ig", "occlusion", "gradcam", "layer_ig", "guided_gradcam"])
+def test_matches_captum_resnet18(method):
+    pair = PAIRS.get(method) or IMAGE_PAIRS[method]
+    model = _model("resnet18")[0]
+    x = _inputs("resnet18", 2)
+    if method == "guided_gradcam":  # layer4[-1], the other documented choice
+        actual = R.guided_gradcam(model, model.layer4[-1], x, torch.tensor([3, 500]))
+        expected = GuidedGradCam(model, model.layer4[-1]).attribute(x, target=torch.tensor([3, 500]))
+    else:
+        actual, expected = _run_pair(pair, "resnet18", x, torch.tensor([3, 500]))
+    assert_matches(actual, expected)
+
+
+# ---------------------------------------------------------------- seeded methods: bitwise
+@pytest.mark.parametrize("nt_type", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+@pytest.mark.parametrize("wrapped", ["saliency", "input_x_gradient", "ig"])
+def test_smoothgrad_bitwise_equal_to_noise_tunnel(nt_type, wrapped):
+    model = _model("cnn3")[0]
+    x, target = _inputs("cnn3", 3), torch.tensor([1, 4, 9])
+    reference_fn, captum_method, kwargs = {
+        "saliency": (R.vanilla_gradient, Saliency(model), {}),
+        "input_x_gradient": (R.input_x_gradient, InputXGradient(model), {}),
+        "ig": (R.integrated_gradients, IntegratedGradients(model), dict(n_steps=3, baselines=torch.rand(3, 3, 32, 32))),
+    }[wrapped]
+    torch.manual_seed(7)
+    actual = R.smoothgrad(functools.partial(reference_fn, model), x, nt_type=nt_type, nt_samples=4, stdevs=0.2,
+                          target=target, **kwargs)
+    torch.manual_seed(7)
+    expected = NoiseTunnel(captum_method).attribute(x, nt_type=nt_type, nt_samples=4, stdevs=0.2, target=target, **kwargs)
+    assert expected.abs().max() > 0
+    assert torch.equal(actual, expected)
+
+
+def test_smoothgrad_adds_noise_of_the_given_scale():
+    """Independent of Captum: on a linear model the gradient is constant, so vargrad of the *input*
+    (IxG of a model with unit weights) is the noise variance stdevs^2."""
+    model = nn.Linear(200, 1, bias=False).eval()
+    nn.init.ones_(model.weight)
+    torch.manual_seed(0)
+    variance = R.smoothgrad(functools.partial(R.input_x_gradient, model), torch.zeros(1, 200), nt_type="vargrad",
+                            nt_samples=400, stdevs=0.5)
+    assert variance.mean().item() == pytest.approx(0.25, rel=0.05)
+
+
+def _block_image(channels: int = 3, size: int = 32, blocks: int = 4, seed: int = 0) -> torch.Tensor:
+    """A [0, 1] image of blocks x blocks flat-coloured squares (SLIC finds them)."""
+    generator = torch.Generator().manual_seed(seed)
+    small = torch.rand(1, channels, blocks, blocks, generator=generator)
+    return small.repeat_interleave(size // blocks, 2).repeat_interleave(size // blocks, 3)
+
+
+@pytest.mark.parametrize("method", ["lime", "kernel_shap"])
+@pytest.mark.parametrize("batch,perturbations_per_eval,return_input_shape", [(1, 1, True), (1, 16, True), (2, 5, False)])
+def test_lime_and_kernel_shap_bitwise_equal_to_captum(method, batch, perturbations_per_eval, return_input_shape):
+    model = _model("cnn3")[0]
+    x = _inputs("cnn3", batch)
+    mask = R.superpixel_mask(_block_image(), n_segments=16)
+    target = [2, 7][:batch]
+    reference_fn, captum_cls = {"lime": (R.lime, Lime), "kernel_shap": (R.kernel_shap, KernelShap)}[method]
+    kwargs = dict(feature_mask=mask, n_samples=40, perturbations_per_eval=perturbations_per_eval,
+                  return_input_shape=return_input_shape)
+    torch.manual_seed(11)
+    actual = reference_fn(model, x, target, **kwargs)
+    after_reference = torch.rand(3)
+    torch.manual_seed(11)
+    expected = captum_cls(model).attribute(x, target=target, **kwargs)
+    after_captum = torch.rand(3)
+    assert expected.abs().max() > 0
+    assert torch.equal(actual, expected)
+    assert torch.equal(after_reference, after_captum), "the random stream after the call differs from Captum's"
+
+
+# ---------------------------------------------------------------- analytic truths
+@pytest.fixture()
+def linear():
+    generator = torch.Generator().manual_seed(3)
+    model = nn.Linear(6, 3)
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(3, 6, generator=generator))
+        model.bias.copy_(torch.randn(3, generator=generator))
+    x = torch.randn(4, 6, generator=generator)
+    return model.eval(), x, torch.tensor([0, 2, 1, 2])
+
+
+def test_linear_gradient_is_the_weight_row(linear):
+    model, x, target = linear
+    assert torch.equal(R.vanilla_gradient(model, x, target, abs=False), model.weight.detach()[target])
+
+
+@pytest.mark.parametrize("method", R.IG_METHODS)
+def test_linear_ig_is_input_minus_baseline_times_weight(linear, method):
+    model, x, target = linear
+    baseline = torch.linspace(-1, 1, 6)
+    # Captum's trapezoid weights are 1/n (halved at both ends) for n points spaced 1/(n-1): they sum to (n-1)/n
+    weight_sum = 6 / 7 if method == "riemann_trapezoid" else 1.0
+    expected = (x - baseline) * model.weight.detach()[target] * weight_sum
+    attributions, delta = R.integrated_gradients(model, x, target, baselines=baseline, method=method, n_steps=7,
+                                                 return_convergence_delta=True)
+    torch.testing.assert_close(attributions, expected, rtol=1e-6, atol=1e-6)
+    if method != "riemann_trapezoid":
+        assert delta.abs().max() < 1e-5
+
+
+def test_linear_occlusion_analytic(linear):
+    model, x, target = linear
+    w = model.weight.detach()[target]
+    torch.testing.assert_close(R.occlusion(model, x, target, sliding_window_shapes=(1,), baselines=0.5),
+                               w * (x - 0.5), rtol=1e-6, atol=1e-6)
+    # windows of 3 with stride 2 on 6 features start at 0, 2, 4 (the last is cut to 2 features)
+    contribution = w * x
+    windows = [range(0, 3), range(2, 5), range(4, 6)]
+    drops = [contribution[:, list(window)].sum(1) for window in windows]
+    expected = torch.stack([
+        torch.stack([drops[k] for k, window in enumerate(windows) if j in window]).mean(0) for j in range(6)
+    ], dim=1)
+    torch.testing.assert_close(R.occlusion(model, x, target, sliding_window_shapes=(3,), strides=(2,)),
+                               expected, rtol=1e-6, atol=1e-6)
+
+
+def test_toy_model_ig_structure():
+    """ToyModel, target 0, baseline 0, inputs in [0, 1): h0 = relu(-4x0-3x1-2x2) = 0 on the whole path,
+    h2 > 0, h1 = relu(x2 - x0) is on iff x2 > x0. The gradient is constant along the path, so
+    IG = x * grad: (0, -3 x1, -6 x2) if x2 > x0 (feature 0 exactly 0), else (-2 x0, -3 x1, -4 x2)."""
+    torch.manual_seed(0)
+    x = torch.rand(64, 3)
+    attributions = R.integrated_gradients(ToyModel(), x, target=0)
+    on = x[:, 2] > x[:, 0]
+    assert on.any() and (~on).any()
+    expected = torch.where(on[:, None], x * torch.tensor([0.0, -3.0, -6.0]), x * torch.tensor([-2.0, -3.0, -4.0]))
+    torch.testing.assert_close(attributions, expected, rtol=1e-5, atol=1e-6)
+    assert torch.all(attributions[on, 0] == 0)
+    assert torch.all(attributions[:, 1:] < 0)
+
+
+def test_ig_completeness_on_small_cnn():
+    model = _model("cnn3")[0]
+    x, baseline = _inputs("cnn3", 2), torch.full((1, 3, 32, 32), -0.5)
+    attributions, delta = R.integrated_gradients(model, x, [3, 6], baselines=baseline, n_steps=300,
+                                                 return_convergence_delta=True)
+    with torch.no_grad():
+        gap = model(x)[[0, 1], [3, 6]] - model(baseline.expand_as(x))[[0, 1], [3, 6]]
+    torch.testing.assert_close(attributions.sum(dim=(1, 2, 3)) - gap, delta, rtol=0, atol=1e-5)
+    assert delta.abs().max() < 1e-2 * gap.abs().max()  # ReLU kinks: about 0.2% at 300 steps
+
+
+def test_gradcam_by_hand():
+    """A = conv1x1(x) = (1 x, 2 x); F = V @ mean_ij(A): dF_1/dA_k = V[1, k] / (H W), so
+    Grad-CAM_1 = sum_k V[1, k] / (H W) * A_k = (0 * 1 + 3 * 2) x / (H W) = 6 x / 16."""
+    conv = nn.Conv2d(1, 2, 1, bias=False)
+    head = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([1.0, 2.0]).view(2, 1, 1, 1))
+        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 3.0]]))
+    model = nn.Sequential(conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(), head).eval()
+    x = torch.randn(2, 1, 4, 4)
+    torch.testing.assert_close(R.gradcam(model, conv, x, target=1), 6 * x / 16)
+
+
+@pytest.mark.parametrize("form", ["tensor4d", "tensor3d", "numpy_hwc", "uint8_hwc", "gray"])
+def test_superpixel_mask_contiguous_from_zero(form):
+    image = _block_image(channels=1 if form == "gray" else 3, size=48, blocks=3)
+    source = {
+        "tensor4d": image, "tensor3d": image[0], "gray": image,
+        "numpy_hwc": image[0].permute(1, 2, 0).numpy(),
+        "uint8_hwc": (image[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+    }[form]
+    mask = R.superpixel_mask(source, n_segments=9)
+    assert mask.dtype == torch.long and mask.shape == (1, 1, 48, 48)
+    labels = mask.unique()
+    assert torch.equal(labels, torch.arange(len(labels)))  # starts at 0, no gaps, covers every pixel
+    assert len(labels) >= 9  # the 9 flat blocks are separated
+
+
+# ---------------------------------------------------------------- bad input
+def test_bad_inputs_raise_clear_errors():
+    model, layer = _model("cnn3")[:2]
+    x = _inputs("cnn3", 2)
+    with pytest.raises(TypeError, match="inputs must be a floating-point"):
+        R.vanilla_gradient(model, (x * 100).to(torch.uint8), 1)
+    with pytest.raises(ValueError, match="inputs must have a batch dimension"):
+        R.vanilla_gradient(ToyModel(), torch.rand(3), 1)
+    with pytest.raises(ValueError, match=r"target \[10\] out of range.*10 classes"):
+        R.integrated_gradients(model, x, 10, n_steps=2)
+    with pytest.raises(ValueError, match="target must be an int or one integer class per sample"):
+        R.vanilla_gradient(model, x, [1, 2, 3])
+    with pytest.raises(ValueError, match="target is None"):
+        R.vanilla_gradient(model, x)
+    with pytest.raises(ValueError, match="baselines of shape"):
+        R.integrated_gradients(model, x, 1, baselines=torch.zeros(3, 3, 32, 32), n_steps=2)
+    with pytest.raises(ValueError, match="method must be one of"):
+        R.integrated_gradients(model, x, 1, method="simpson")
+    with pytest.raises(ValueError, match="nt_type must be one of"):
+        R.smoothgrad(functools.partial(R.vanilla_gradient, model), x, nt_type="mean", target=1)
+    with pytest.raises(ValueError, match="layer must be a submodule of model"):
+        R.gradcam(model, nn.Conv2d(8, 16, 3), x, 1)
+    with pytest.raises(ValueError, match="neuron_selector .* out of range"):
+        R.neuron_gradient(model, layer, x, (16, 0, 0))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(sliding_window_shapes=(3, 4, 4), strides=(3, 5, 2)), "strides .* must not be larger than sliding_window_shapes"),
+    (dict(sliding_window_shapes=(3, 40, 4)), "sliding_window_shapes .* larger than the input"),
+    (dict(sliding_window_shapes=(4, 4)), "sliding_window_shapes must be 3 positive ints"),
+    (dict(sliding_window_shapes=(3, 4, 4), strides=(1, 1)), "strides must be 3 positive ints"),
+])
+def test_occlusion_bad_windows(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        R.occlusion(_model("cnn3")[0], _inputs("cnn3", 1), 1, **kwargs)
+
+
+def test_lime_bad_feature_masks():
+    model, x = _model("cnn3")[0], _inputs("cnn3", 1)
+    with pytest.raises(TypeError, match="feature_mask must be an integer tensor"):
+        R.lime(model, x, 1, feature_mask=torch.zeros(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="feature_mask of shape"):
+        R.lime(model, x, 1, feature_mask=torch.zeros(32, 32, dtype=torch.long))
+
+
+def test_training_mode_warns():
+    model = SmallCNN(3).train()
+    with pytest.warns(UserWarning, match=r"call model.eval\(\)"):
+        R.vanilla_gradient(model, _inputs("cnn3", 1), 1)
+
+
+def test_device_mismatch_names_both_devices():
+    model = SmallCNN(3).to("meta")
+    with pytest.raises(ValueError, match="model parameters are on device meta but inputs are on device cpu"):
+        R.vanilla_gradient(model, _inputs("cnn3", 1), 1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, l, x: R.vanilla_gradient(m, x, 1),
+    lambda m, l, x: R.integrated_gradients(m, x, 1, n_steps=2),
+    lambda m, l, x: R.gradcam(m, l, x, 1),
+    lambda m, l, x: R.guided_backprop(m, x, 1),
+    lambda m, l, x: R.layer_integrated_gradients(m, l, x, 1, n_steps=2),
+    lambda m, l, x: R.neuron_gradient(m, l, x, 0),
+    lambda m, l, x: R.occlusion(m, x, 1, sliding_window_shapes=(3, 8, 8), strides=8),
+], ids=["saliency", "ig", "gradcam", "guided_backprop", "layer_ig", "neuron_gradient", "occlusion"])
+def test_no_side_effects(call):
+    model, layer = _model("cnn3")[:2]
+    x = _inputs("cnn3", 2).requires_grad_()
+    before = x.detach().clone()
+    result = call(model, layer, x)
+    assert not result.requires_grad
+    assert x.grad is None and all(p.grad is None for p in model.parameters())
+    assert torch.equal(x.detach(), before)
+    assert not layer._forward_hooks and not any(m._forward_pre_hooks for m in model.modules())
+    result.mul_(2)  # a normal tensor (not an inference tensor): in-place edits work
