@@ -40,13 +40,21 @@ c.GenerateAssignment.preprocessors = [
 c.Execute.timeout = int(os.environ.get("XAI_CELL_TIMEOUT", "300"))
 c.Execute.interrupt_on_timeout = True
 
-# Submissions: a deleted or retyped test cell is put back from the gradebook (and run against the student's code),
-# instead of nbgrader's default of silently leaving that exercise ungraded.
-c.OverwriteCells.add_missing_cells = True
+# Submissions: a deleted or retyped test cell is put back from the gradebook and run against the student's code
+# (nbgrader's default leaves that exercise ungraded; its add_missing_cells crashes when the answer cell is retyped).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "helpers.nbgrader_plugins.RestoreMissingCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Output limits: at most 1000 lines and 20,000 characters per output of a cell in graded notebooks.
+# A warning printed by a test cell must not cost the exercise (nbgrader scores any stderr output as a failure).
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
+    "helpers.nbgrader_plugins.WarningsAreNotFailures",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "helpers.nbgrader_plugins.LimitOutputSize",

@@ -93,10 +93,31 @@ def _patched_functions(namespace, label: str, library_dirs: list[str]) -> list[s
     return found
 
 
+def _rebound_names(caller_globals: dict) -> list[str]:
+    """Names the test cells use (``check_attribution``, ``reference``, ``torch``, ...) that the notebook rebound."""
+    import helpers.checks
+    import helpers.reference
+
+    genuine = {"torch": torch, "np": numpy, "numpy": numpy, "reference": helpers.reference,
+               "from_scratch": from_scratch, "assert_untampered": assert_untampered}
+    genuine.update({name: getattr(helpers.checks, name) for name in ("check_attribution", "check_ranking",
+                                                                     "assert_close_scalar")
+                    if hasattr(helpers.checks, name)})
+    return [name for name, obj in genuine.items() if name in caller_globals and caller_globals[name] is not obj]
+
+
 def assert_untampered() -> None:
-    """Fail if torch, numpy, captum or helpers functions were replaced by code written in the notebook."""
+    """Fail if torch, numpy, captum or helpers functions were replaced by code written in the notebook, or if the
+    notebook rebound a name the tests use (e.g. ``check_attribution = lambda *args, **kwargs: None``)."""
     import torch.nn.functional
     import torch.testing
+
+    rebound = _rebound_names(sys._getframe(1).f_globals)
+    if rebound:
+        raise AssertionError(
+            "Your notebook redefined " + ", ".join(rebound) + ", which the tests use. Restart the kernel, remove "
+            "those assignments and run the notebook again: the tests cannot be trusted otherwise."
+        )
 
     allowed = _library_dirs()
     namespaces = {

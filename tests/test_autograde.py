@@ -1,0 +1,130 @@
+"""Every lab graded through nbgrader itself (helpers.course.autograde): the simulated class of each lab.
+
+For each lab in solutions/ (lab 01 is graded through the CLI with its broken hand-ins in test_course_cli.py):
+the solution's code gets full marks, the untouched student notebook gets 0, and each submission built from
+tests/wrong_answers/<lab>.py loses exactly the points of the exercises it answers wrongly, with the checker's
+diagnosis in the report and in the feedback HTML.
+"""
+import os
+import re
+from collections import Counter
+
+import pytest
+
+from helpers import course
+from simulated_class import (feedback_text, filled, graded_points, read, release_lab, submissions, wrong_answers,
+                             wrong_submission, write)
+from test_course_cli import LAB as CLI_LAB
+
+CLASS_LABS = [lab for lab in course.labs() if lab != CLI_LAB]
+
+
+def grading_env(tmp):
+    previous = os.environ.get("XAI_GRADING_DIR")
+    os.environ["XAI_GRADING_DIR"] = str(tmp / "grading")
+    return previous
+
+
+def restore_env(name, previous):
+    if previous is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = previous
+
+
+def hand_in(lab, student, nb):
+    write(course.grading_workspace() / "submitted" / student / lab, f"{lab}.ipynb", nb)
+
+
+@pytest.fixture(scope="module", params=CLASS_LABS)
+def graded_lab(request, tmp_path_factory):
+    lab = request.param
+    tmp = tmp_path_factory.mktemp(lab)
+    previous = grading_env(tmp)
+    try:
+        student_nb = release_lab(lab, tmp)
+        hand_in(lab, "correct", filled(lab, student_nb))
+        hand_in(lab, "untouched", read(student_nb))
+        expected = {}
+        for k in range(len(submissions(lab))):
+            nb, expected[f"wrong{k}"] = wrong_submission(lab, student_nb, k)
+            hand_in(lab, f"wrong{k}", nb)
+        reports = {r["student"]: r for r in course.autograde(lab, jobs=2)}
+        course.feedback(lab, sorted(expected))
+        yield lab, reports, expected
+    finally:
+        restore_env("XAI_GRADING_DIR", previous)
+
+
+def test_correct_submission_gets_full_marks(graded_lab):
+    lab, reports, _ = graded_lab
+    report = reports["correct"]
+    assert report["status"] == "graded" and report["failed"] == {}, report
+    assert report["score"] == report["max_score"] == sum(graded_points(lab).values()), report
+
+
+def test_untouched_student_notebook_gets_zero(graded_lab):
+    lab, reports, _ = graded_lab
+    report = reports["untouched"]
+    assert report["status"] == "graded" and report["score"] == 0, report
+    assert sorted(report["failed"]) == sorted(graded_points(lab)), report
+
+
+def test_each_wrong_answer_loses_exactly_its_exercise_points(graded_lab):
+    lab, reports, expected = graded_lab
+    assert expected, f"no wrong answers for {lab}: write tests/wrong_answers/{lab}.py"
+    points = graded_points(lab)
+    for student, wrong in expected.items():
+        report = reports[student]
+        assert sorted(report["failed"]) == sorted(wrong), (student, {t: a["mistake"] for t, a in wrong.items()}, report)
+        assert report["score"] == sum(points.values()) - sum(points[t] for t in wrong), (student, report)
+        for test, answer in wrong.items():
+            assert answer["diagnosis"].lower() in report["failed"][test].lower(), (answer["mistake"], report["failed"][test])
+
+
+def test_feedback_html_contains_the_diagnosis(graded_lab):
+    lab, _, expected = graded_lab
+    for student, wrong in expected.items():
+        page = feedback_text(lab, student).lower()
+        for answer in wrong.values():
+            assert answer["diagnosis"].lower() in page, (student, answer["mistake"], answer["diagnosis"])
+
+
+@pytest.mark.parametrize("lab", course.labs())
+def test_every_graded_exercise_has_two_wrong_answers(lab):
+    solution = read(course.solution_path(lab))
+    answer_cells = {c.metadata.nbgrader["grade_id"] for c in solution.cells
+                    if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+    answers = wrong_answers(lab)
+    for answer in answers:
+        assert answer["cell"] in answer_cells and answer["test"] in graded_points(lab), answer["mistake"]
+        assert answer["diagnosis"].strip() and answer["mistake"].strip()
+    counts = Counter(answer["test"] for answer in answers)
+    assert {test: counts[test] for test in graded_points(lab) if counts[test] < 2} == {}, \
+        f"tests/wrong_answers/{lab}.py needs at least two wrong answers for each of these tests"
+
+
+def heaviest_demo_lab() -> str:
+    """The lab whose demonstrations change most under light settings (most uses of demo_setting / LIGHT_DEMOS)."""
+    uses = {lab: len(re.findall(r"demo_setting\(|LIGHT_DEMOS", course.solution_path(lab).read_text()))
+            for lab in course.labs()}
+    return max(sorted(uses), key=lambda lab: uses[lab])
+
+
+def test_full_marks_with_light_and_with_full_demos(tmp_path):
+    lab = heaviest_demo_lab()
+    previous, previous_full = grading_env(tmp_path), os.environ.get("XAI_FULL_DEMOS")
+    try:
+        nb = filled(lab, release_lab(lab, tmp_path))
+        hand_in(lab, "light", nb)
+        hand_in(lab, "full", nb)
+        os.environ.pop("XAI_FULL_DEMOS", None)
+        light = course.autograde(lab, student_ids=["light"])[0]
+        os.environ["XAI_FULL_DEMOS"] = "1"
+        full = course.autograde(lab, student_ids=["full"])[0]
+    finally:
+        restore_env("XAI_GRADING_DIR", previous)
+        restore_env("XAI_FULL_DEMOS", previous_full)
+    total = sum(graded_points(lab).values())
+    assert light["score"] == full["score"] == total, (lab, light, full)
+    assert light["tests"] == full["tests"]
