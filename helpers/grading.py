@@ -24,6 +24,7 @@ import helpers
 
 _FORBIDDEN_DIRS = {
     "the course's reference implementation": str(Path(helpers.__file__).resolve().parent / "reference.py"),
+    "the course's reference metrics": str(Path(helpers.__file__).resolve().parent / "evaluation.py"),
 }
 
 
@@ -36,7 +37,7 @@ def _captum_dir() -> str | None:
 
 
 def from_scratch(function, *args, **kwargs):
-    """Call ``function(*args, **kwargs)`` and fail if it used Captum or ``helpers.reference`` inside.
+    """Call ``function(*args, **kwargs)`` and fail if it used Captum, ``helpers.reference`` or ``helpers.evaluation``.
 
     Returns what the function returned. The check uses ``sys.setprofile``, so it also sees calls made through
     aliases (``from helpers.reference import vanilla_gradient as vg``).

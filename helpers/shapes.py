@@ -1,0 +1,183 @@
+"""A data set with ground truth for evaluating explanations (lab 10): shapes on textured backgrounds.
+
+Every image (RGB, 32x32, values in [0, 1], no normalisation) shows one **circle**, **square** or **triangle**
+(one class per shape) of a random colour, size and position on a noisy, textured background. The object
+mask of every image is known, so an explanation can be checked against it (pointing game, relevance mass).
+
+The **Clever Hans** variant (Lapuschkin et al., 2019) adds a small watermark (a faint 4x4 grey checker)
+in the top-left corner of every image of one class (``WATERMARK_CLASS``): a model trained on it can get the
+class right by looking at the corner instead of the object. The watermark is pasted on top of the very same
+images, so ``make_shapes(n, seed, watermark="none")`` gives the images with the watermark removed.
+
+Everything is generated in code from a seed (``torch.Generator``, no global random state) and trains in
+seconds on a CPU with :func:`train_model` (a :class:`ShapesCNN`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "CLASSES", "IMAGE_SIZE", "WATERMARK_CLASS", "WATERMARK_BOX",
+    "ShapesData", "make_shapes", "watermark_mask", "ShapesCNN", "train_model", "accuracy",
+]
+
+CLASSES = ("circle", "square", "triangle")
+IMAGE_SIZE = 32
+WATERMARK_CLASS = 0  # the circles carry the watermark in the Clever Hans variant
+WATERMARK_BOX = (slice(2, 6), slice(2, 6))  # rows, columns of the 4x4 watermark (top-left corner)
+WATERMARK_MODES = ("none", "class", "all")
+
+
+@dataclass
+class ShapesData:
+    """``images`` (N, 3, 32, 32) float in [0, 1]; ``labels`` (N,) long (index into ``CLASSES``);
+    ``masks`` (N, 1, 32, 32) bool, True on the object; ``watermarked`` (N,) bool."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    masks: torch.Tensor
+    watermarked: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index) -> "ShapesData":
+        """A subset, e.g. ``data[:8]`` or ``data[data.labels == 0]``."""
+        return ShapesData(self.images[index], self.labels[index], self.masks[index], self.watermarked[index])
+
+
+def _grid(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel-centre coordinates y, x, each (1, 32, 32), broadcastable against per-image (n, 1, 1) values."""
+    coords = torch.arange(IMAGE_SIZE, dtype=torch.float32) + 0.5
+    return coords.view(1, -1, 1), coords.view(1, 1, -1)
+
+
+def _backgrounds(n: int, generator: torch.Generator) -> torch.Tensor:
+    """Smooth colour blobs (a random 4x4 colour grid upsampled) plus faint stripes: (n, 3, 32, 32)."""
+    coarse = torch.rand(n, 3, 4, 4, generator=generator) * 0.6 + 0.2
+    texture = F.interpolate(coarse, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", align_corners=False)
+    frequency, phase, angle = torch.rand(3, n, 1, 1, generator=generator)
+    y, x = _grid(n)
+    direction = x * torch.cos(torch.pi * angle) + y * torch.sin(torch.pi * angle)
+    stripes = 0.08 * torch.sin(direction * (0.5 + 1.5 * frequency) + 2 * torch.pi * phase)
+    return texture + stripes.unsqueeze(1)
+
+
+def _shape_masks(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """(n, 32, 32) bool masks of one shape per image, of random size and position, away from the
+    watermark corner (a shape whose box would touch the top-left 8x8 pixels is moved to the right)."""
+    n = len(labels)
+    radius = 5 + 5 * torch.rand(n, 1, 1, generator=generator)  # half-size 5..10 pixels
+    low, high = radius + 1, IMAGE_SIZE - radius - 1
+    cy, cx = low + (high - low) * torch.rand(2, n, 1, 1, generator=generator)
+    cx = torch.where((cy - radius < 8) & (cx - radius < 8), IMAGE_SIZE - cx, cx)
+    y, x = _grid(n)
+    dy, dx = y - cy, x - cx
+    circle = dy**2 + dx**2 <= radius**2
+    square = (dy.abs() <= 0.85 * radius) & (dx.abs() <= 0.85 * radius)
+    triangle = (dy.abs() <= radius) & (dx.abs() <= (dy + radius) / 2)  # apex up at cy - radius
+    return torch.stack([circle, square, triangle])[labels, torch.arange(n)]
+
+
+def _watermark() -> torch.Tensor:
+    """The (3, 4, 4) faint grey checker (0.35 and 0.65) pasted at ``WATERMARK_BOX``."""
+    checker = (torch.arange(4).view(4, 1) + torch.arange(4).view(1, 4)) % 2
+    return (0.35 + 0.3 * checker.float()).expand(3, 4, 4)
+
+
+def watermark_mask(n: int = 1) -> torch.Tensor:
+    """(n, 1, 32, 32) bool mask of the watermark box (to measure how much relevance falls on it)."""
+    mask = torch.zeros(n, 1, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.bool)
+    mask[(slice(None), slice(None), *WATERMARK_BOX)] = True
+    return mask
+
+
+def make_shapes(n: int, seed: int = 0, watermark: str = "none", noise: float = 0.06) -> ShapesData:
+    """``n`` images with balanced random classes, deterministic from ``seed``.
+
+    ``watermark``: "none" (clean), "class" (the Clever Hans variant: every image of ``WATERMARK_CLASS``
+    carries the watermark) or "all" (every image does). The same ``seed`` gives the same images in every
+    mode, only the watermark differs. ``noise``: the standard deviation of the per-pixel Gaussian noise.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if watermark not in WATERMARK_MODES:
+        raise ValueError(f"watermark must be one of {WATERMARK_MODES}, got {watermark!r}")
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randperm(n, generator=generator) % len(CLASSES)
+    background = _backgrounds(n, generator)
+    masks = _shape_masks(labels, generator).unsqueeze(1)
+    # a random colour, pushed away from the background's mean colour in one random channel
+    colour = torch.rand(n, 3, generator=generator)
+    channel = torch.randint(3, (n,), generator=generator)
+    mean = background.mean(dim=(2, 3))[torch.arange(n), channel]
+    offset = 0.35 + 0.1 * torch.rand(n, generator=generator)
+    colour[torch.arange(n), channel] = torch.where(mean < 0.5, mean + offset, mean - offset)
+    images = torch.where(masks, colour.view(n, 3, 1, 1), background)
+    images += noise * torch.randn(images.shape, generator=generator)
+    watermarked = (labels == WATERMARK_CLASS) if watermark == "class" else torch.full((n,), watermark == "all")
+    images[(watermarked, slice(None), *WATERMARK_BOX)] = _watermark()
+    return ShapesData(images.clamp(0, 1), labels, masks, watermarked)
+
+
+class ShapesCNN(nn.Module):
+    """Three conv blocks and a linear layer, for (N, 3, 32, 32) images in [0, 1]: ``(x - 0.5) * 4``, then
+    ``conv1 -> bn1 -> relu1 -> pool1 -> conv2 -> bn2 -> relu2 -> pool2 -> conv3 -> bn3 -> relu3 ->
+    global_pool (max) -> fc`` (3 logits). Every ReLU is its own module; ``conv3`` (8x8) is the layer for
+    Grad-CAM. PyTorch's default initialisation, drawn under ``seed`` (the global random state is restored);
+    starts in eval mode (batch norm then uses its running statistics: a fixed affine map)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.conv1 = nn.Conv2d(3, 16, kernel_size=3, padding=1)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.relu1 = nn.ReLU()
+            self.pool1 = nn.MaxPool2d(2)
+            self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)
+            self.bn2 = nn.BatchNorm2d(32)
+            self.relu2 = nn.ReLU()
+            self.pool2 = nn.MaxPool2d(2)
+            self.conv3 = nn.Conv2d(32, 32, kernel_size=3, padding=1)
+            self.bn3 = nn.BatchNorm2d(32)
+            self.relu3 = nn.ReLU()
+            self.global_pool = nn.AdaptiveMaxPool2d(1)
+            self.fc = nn.Linear(32, len(CLASSES))
+        self.eval()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = (inputs - 0.5) * 4  # centre and scale the [0, 1] pixels
+        x = self.pool1(self.relu1(self.bn1(self.conv1(x))))
+        x = self.pool2(self.relu2(self.bn2(self.conv2(x))))
+        x = self.global_pool(self.relu3(self.bn3(self.conv3(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
+def train_model(data: ShapesData, epochs: int = 3, batch_size: int = 32, lr: float = 3e-3, seed: int = 0) -> ShapesCNN:
+    """Train a ``ShapesCNN(seed)`` with Adam and cross-entropy; returns it in eval mode. Deterministic for a
+    fixed seed and number of threads (the batch order comes from ``seed``); the last bits may differ
+    between machines and thread counts."""
+    if not isinstance(data, ShapesData):
+        raise TypeError(f"data must be a ShapesData (from make_shapes), got {type(data).__name__}")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    model = ShapesCNN(seed).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for batch in torch.randperm(len(data), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            F.cross_entropy(model(data.images[batch]), data.labels[batch]).backward()
+            optimizer.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of ``images`` whose highest logit is the label."""
+    return (model(images).argmax(dim=1) == labels).float().mean().item()

@@ -1,0 +1,81 @@
+"""helpers.shapes: the shapes data set with ground-truth masks, its Clever Hans variant and the small CNN."""
+import math
+
+import pytest
+import torch
+
+from helpers import shapes
+
+
+@pytest.fixture(scope="module")
+def data():
+    return shapes.make_shapes(60, seed=5)
+
+
+def test_images_labels_and_masks_have_the_documented_format(data):
+    assert data.images.shape == (60, 3, 32, 32) and data.images.dtype == torch.float32
+    assert 0 <= data.images.min() and data.images.max() <= 1
+    assert data.labels.dtype == torch.long and torch.bincount(data.labels).tolist() == [20, 20, 20]
+    assert data.masks.shape == (60, 1, 32, 32) and data.masks.dtype == torch.bool
+    assert not data.watermarked.any()
+    assert len(data[:5]) == 5 and torch.equal(data[data.labels == 1].labels, torch.ones(20, dtype=torch.long))
+
+
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(data):
+    again = shapes.make_shapes(60, seed=5)
+    assert torch.equal(again.images, data.images) and torch.equal(again.masks, data.masks)
+    assert not torch.equal(shapes.make_shapes(60, seed=6).images, data.images)
+
+
+def test_each_mask_has_the_geometry_of_its_class(data):
+    """Filled share of the mask's bounding box: square 1, circle pi/4, triangle 1/2 (pixelised)."""
+    expected = {"circle": math.pi / 4, "square": 1.0, "triangle": 0.5}
+    for mask, label in zip(data.masks[:, 0], data.labels):
+        rows, cols = mask.any(dim=1).nonzero(), mask.any(dim=0).nonzero()
+        box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        share = mask.sum().item() / box.item()
+        assert abs(share - expected[shapes.CLASSES[label]]) < 0.12, (shapes.CLASSES[label], share)
+        assert mask.sum() >= 40  # at least a 7x7-ish object
+
+
+def test_the_object_is_one_colour_plus_noise_and_stands_out_from_the_background(data):
+    for image, mask in zip(data.images, data.masks[:, 0]):
+        inside, outside = image[:, mask], image[:, ~mask]
+        assert inside.std(dim=1).max() < 0.1  # noise 0.06 (clamped at 0 and 1)
+        assert (inside.mean(dim=1) - outside.mean(dim=1)).abs().max() > 0.2
+
+
+def test_the_clever_hans_watermark_marks_exactly_one_class_and_leaves_the_rest_of_the_image(data):
+    hans = shapes.make_shapes(60, seed=5, watermark="class")
+    assert torch.equal(hans.watermarked, hans.labels == shapes.WATERMARK_CLASS)
+    box = shapes.watermark_mask(60)[:, 0]
+    assert torch.equal(hans.images.permute(0, 2, 3, 1)[:, ~box[0]], data.images.permute(0, 2, 3, 1)[:, ~box[0]])
+    corner = hans.images[:, :, 2:6, 2:6]
+    checker = torch.tensor([[0.35, 0.65, 0.35, 0.65], [0.65, 0.35, 0.65, 0.35]]).repeat(2, 1)
+    for image, marked in zip(corner, hans.watermarked):
+        assert torch.allclose(image, checker.expand(3, 4, 4)) == bool(marked)
+    assert not (data.masks[:, 0] & box).any(), "objects must not cover the watermark box"
+    assert shapes.make_shapes(6, seed=5, watermark="all").watermarked.all()
+
+
+def test_make_shapes_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="n must"):
+        shapes.make_shapes(0)
+    with pytest.raises(ValueError, match="watermark"):
+        shapes.make_shapes(3, watermark="yes")
+    with pytest.raises(TypeError, match="ShapesData"):
+        shapes.train_model(torch.rand(3, 3, 32, 32))
+    with pytest.raises(ValueError, match="epochs"):
+        shapes.train_model(shapes.make_shapes(3), epochs=0)
+
+
+def test_the_model_learns_the_shapes_and_the_clever_hans_model_learns_the_watermark():
+    test = shapes.make_shapes(300, seed=1)
+    clean = shapes.train_model(shapes.make_shapes(2000, seed=0), epochs=3)
+    assert shapes.accuracy(clean, test.images, test.labels) > 0.9
+    hans = shapes.train_model(shapes.make_shapes(1000, seed=0, watermark="class"), epochs=2)
+    marked = shapes.make_shapes(300, seed=1, watermark="all")
+    with torch.no_grad():
+        predictions = hans(marked.images).argmax(dim=1)
+    assert (predictions == shapes.WATERMARK_CLASS).float().mean() > 0.9  # the watermark alone decides
+    assert shapes.ShapesCNN(seed=3).conv1.weight.equal(shapes.ShapesCNN(seed=3).conv1.weight)
