@@ -258,6 +258,7 @@ _LOG_PROBLEMS = [
 
 _ERROR_KINDS = [
     ("Your notebook replaced library functions", "tampering detected"),
+    ("Your notebook redefined", "tampering detected"),
     ("asks you to implement the method yourself", "called Captum or helpers.reference in a from-scratch exercise"),
 ]
 

@@ -113,13 +113,6 @@ def assert_untampered() -> None:
     import torch.nn.functional
     import torch.testing
 
-    rebound = _rebound_names(sys._getframe(1).f_globals)
-    if rebound:
-        raise AssertionError(
-            "Your notebook redefined " + ", ".join(rebound) + ", which the tests use. Restart the kernel, remove "
-            "those assignments and run the notebook again: the tests cannot be trusted otherwise."
-        )
-
     allowed = _library_dirs()
     namespaces = {
         "torch": torch, "torch.Tensor": torch.Tensor, "torch.nn.functional": torch.nn.functional,
@@ -136,4 +129,10 @@ def assert_untampered() -> None:
             "Your notebook replaced library functions: " + ", ".join(sorted(patched)[:5])
             + ". Restart the kernel and do not reassign functions of torch, numpy, captum or helpers; "
             "the tests cannot be trusted otherwise."
+        )
+    rebound = _rebound_names(sys._getframe(1).f_globals)
+    if rebound:
+        raise AssertionError(
+            "Your notebook redefined " + ", ".join(rebound) + ", which the tests use. Restart the kernel, remove "
+            "those assignments and run the notebook again: the tests cannot be trusted otherwise."
         )
