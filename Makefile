@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 # Tests run the notebooks two at a time, one thread each (2 cores), with the offline model so that the
 # outputs checked by nbval are the same on every machine.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=25
 
 .PHONY: install lab lab-headless test release bench clean
 
