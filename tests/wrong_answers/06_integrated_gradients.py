@@ -84,7 +84,7 @@ attr_gshap = GradientShap(model).attribute(cat, baselines=torch.cat([baselines["
 ''' + _EX3_VIZ),
     dict(cell="ex3_gradient_shap", test="ex3_tests",
          mistake="only torch.manual_seed: the baselines and alphas drawn by NumPy are not reproduced",
-         diagnosis="np.random.seed(0)",
+         diagnosis="GradientShap is random",
          source='''torch.manual_seed(0)
 attr_gshap = GradientShap(model).attribute(cat, baselines=torch.cat([baselines["black"], baselines["blurred"]]),
                                            n_samples=4, stdevs=0.1, target=pred)

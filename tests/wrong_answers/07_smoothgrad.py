@@ -64,7 +64,7 @@ vargrad_ixg = NoiseTunnel(InputXGradient(model)).attribute(cat, nt_type="vargrad
 ''' + _EX2_VIZ),
     dict(cell="ex2_vargrad", test="ex2_tests",
          mistake="no seed: another random draw",
-         diagnosis="torch.manual_seed(0)",
+         diagnosis="check nt_samples and the seed",
          source='''vargrad_ixg = NoiseTunnel(InputXGradient(model)).attribute(cat, nt_type="vargrad", nt_samples=4, stdevs=stdev,
                                                            target=pred)
 ''' + _EX2_VIZ),
