@@ -282,7 +282,7 @@ def _execution_problems(nb) -> tuple[list[str], dict[str, str]]:
                 problems.append(f"output of {label} truncated")
             if output.output_type != "error":
                 continue
-            message = f"{output.ename}: {_first_line(output.evalue)}"
+            message = f"{output.ename}: {_first_line(output.evalue, width=1000)}"
             if output.ename in ("CellTimeoutError", "KeyboardInterrupt") or "timeout" in output.ename.lower():
                 problems.append(f"timeout in {label} (interrupted after the cell time limit: infinite loop?)")
             elif output.ename == "NotImplementedError" and not meta.get("grade"):
