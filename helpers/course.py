@@ -328,6 +328,7 @@ def grade_submission(lab: str, student: str, options: "submission.Options | None
                                 for t, (s, m) in report["tests"].items() if s < m}
             report["self_check"] = {t: v["self_check_score"] for t, v in graded["trusted"].items()}
             report["trusted"] = {t: v["score"] for t, v in graded["trusted"].items()}
+            report["parts"] = {t: v["parts"] for t, v in graded["trusted"].items()}
         except subprocess.TimeoutExpired:
             fatal = "the trusted checker ran past its time limit"
         finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ToyModel", "SmallCNN"]
+__all__ = ["ToyModel", "SmallCNN", "ReLU6AsReLUs", "with_own_relus"]
 
 
 class ToyModel(nn.Module):
@@ -74,3 +74,68 @@ class SmallCNN(nn.Module):
         x = self.pool(self.relu1(self.conv1(inputs)))
         x = self.gap(self.relu2(self.conv2(x)))
         return self.fc(torch.flatten(x, 1))
+
+
+class ReLU6AsReLUs(nn.Module):
+    """``relu6(z) = 6 - relu(6 - relu(z))`` written with two ``nn.ReLU`` modules, which Captum's DeepLift knows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relu_low = nn.ReLU()
+        self.relu_high = nn.ReLU()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return 6 - self.relu_high(6 - self.relu_low(inputs))
+
+
+class _BasicBlockOwnReLUs(nn.Module):
+    """torchvision's ``BasicBlock`` with its two ReLU calls made by two modules (``relu`` then ``relu_out``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu_out(out + identity)
+
+
+class _BottleneckOwnReLUs(nn.Module):
+    """torchvision's ``Bottleneck`` with its three ReLU calls made by ``relu``, ``relu_mid`` and ``relu_out``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu_mid(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu_out(out + identity)
+
+
+def with_own_relus(model: nn.Module, relu6: bool = True) -> nn.Module:
+    """A copy of ``model`` in which every ReLU *use* is its own ``nn.ReLU`` module (same outputs).
+
+    Captum's ``DeepLift``/``NeuronDeepLift``/``LayerDeepLift`` and guided backpropagation apply their rule per module
+    and need each nonlinearity called once: torchvision's ResNet blocks call one in-place ``self.relu`` twice (three
+    times in a ``Bottleneck``). Here each block gets ``relu`` (first use), ``relu_mid`` (Bottleneck) and ``relu_out``
+    (after the residual addition), all not in place; every other ``nn.ReLU`` is made not in place. With ``relu6``
+    each ``nn.ReLU6`` (EfficientNet-Lite0) becomes :class:`ReLU6AsReLUs`, which DeepLift knows (it does not know
+    ReLU6). Module names of the original (``layer4``, ``layer4.1.conv2``, ``act_head`` ...) stay valid.
+    """
+    import copy
+
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model should be a torch.nn.Module, got {type(model).__name__}")
+    copied = copy.deepcopy(model)
+    for module in list(copied.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.ReLU):
+                setattr(module, name, nn.ReLU())
+            elif relu6 and isinstance(child, nn.ReLU6):
+                setattr(module, name, ReLU6AsReLUs())
+        if type(module) is BasicBlock:
+            module.relu_out = nn.ReLU()
+            module.__class__ = type("BasicBlock", (_BasicBlockOwnReLUs, BasicBlock), {})
+        elif type(module) is Bottleneck:
+            module.relu_mid, module.relu_out = nn.ReLU(), nn.ReLU()
+            module.__class__ = type("Bottleneck", (_BottleneckOwnReLUs, Bottleneck), {})
+    return copied.eval() if not model.training else copied

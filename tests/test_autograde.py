@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 
 from helpers import course
+from helpers.exercises import lab_module
 from simulated_class import (feedback_text, filled, graded_points, read, release_lab, submissions, wrong_answers,
                              wrong_submission, write)
 from test_course_cli import LAB as CLI_LAB
@@ -70,16 +71,33 @@ def test_untouched_student_notebook_gets_zero(graded_lab):
     assert sorted(report["failed"]) == sorted(graded_points(lab)), report
 
 
-def test_each_wrong_answer_loses_exactly_its_exercise_points(graded_lab):
+def test_each_wrong_answer_loses_exactly_the_points_of_its_parts(graded_lab):
     lab, reports, expected = graded_lab
     assert expected, f"no wrong answers for {lab}: write tests/wrong_answers/{lab}.py"
     points = graded_points(lab)
+    exercises = {e.grade_id: e for e in lab_module(lab).LAB.exercises}
     for student, wrong in expected.items():
         report = reports[student]
         assert sorted(report["failed"]) == sorted(wrong), (student, {t: a["mistake"] for t, a in wrong.items()}, report)
-        assert report["score"] == sum(points.values()) - sum(points[t] for t in wrong), (student, report)
+        lost = 0.0
         for test, answer in wrong.items():
+            parts = answer.get("parts") or [p.key for p in exercises[test].parts]
+            failed = sorted(key for key, passed in report["parts"][test].items() if not passed)
+            assert failed == sorted(parts), (student, answer["mistake"], report["parts"][test], report["failed"][test])
+            lost += sum(exercises[test].part(key).points for key in parts)
             assert answer["diagnosis"].lower() in report["failed"][test].lower(), (answer["mistake"], report["failed"][test])
+        assert report["score"] == sum(points.values()) - lost, (student, report)
+
+
+def test_each_wrong_answer_also_fails_its_self_check(graded_lab):
+    """The property that makes self-checks fair: a graded mistake is visible before handing in. The trusted checker
+    computes the self-check's verdict (the self-check's own cases only) on the same recorded data."""
+    lab, reports, expected = graded_lab
+    points = graded_points(lab)
+    assert reports["correct"]["self_check"] == {t: p for t, p in points.items()}, reports["correct"]["self_check"]
+    for student, wrong in expected.items():
+        for test, answer in wrong.items():
+            assert reports[student]["self_check"][test] < points[test], (student, answer["mistake"])
 
 
 def test_feedback_html_contains_the_diagnosis(graded_lab):

@@ -64,6 +64,7 @@ def test_lab_has_the_course_shape(lab):
     markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
     assert cells[1].cell_type == "markdown" and cells[1].source.startswith("# Lab "), "title first"
     assert "Learning goals" in cells[1].source
+    assert "**Prerequisites.**" in cells[1].source and "**Time.**" in cells[1].source, "state prerequisites and time"
     assert "## Summary" in markdown and "References" in markdown
     graded = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade")]
     code_tests = [c for c in graded if c.cell_type == "code"]
@@ -74,7 +75,11 @@ def test_lab_has_the_course_shape(lab):
         meta = cell.metadata.nbgrader
         assert meta.get("points", 0) > 0, f"{meta['grade_id']} has no points"
     for cell in code_tests:
-        assert "Self-check" in cell.source and "assert_untampered()" in cell.source, cell.metadata.nbgrader["grade_id"]
+        assert "Self-check" in cell.source and "self_check(" in cell.source, cell.metadata.nbgrader["grade_id"]
+    progress = [i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.strip() == "show_progress()"]
+    summary = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Summary"))
+    assert len(progress) == 1 and progress[0] < summary, "one `show_progress()` cell, just before the summary"
+    assert "from helpers.exercises.lab" in cells[2].source + cells[3].source, "import self_check, show_progress"
     for cell in cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("solution"):

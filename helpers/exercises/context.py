@@ -2,10 +2,13 @@
 
 The self-check in a notebook, the grader's from-scratch sandbox and the trusted checker all build their cases
 from here, so they use the same model (the one the loader gives: ResNet18 online, EfficientNet-Lite0 offline;
-the grader always runs offline) and the same preprocessed images.
+the grader always runs offline) and the same preprocessed images. The model is a private copy on the CPU: a lab
+that moves its own model to a GPU, or changes it, does not change the references of the self-checks.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 
 import torch
@@ -15,9 +18,17 @@ from helpers.imagenet import ImageNetModel, load_imagenet_model
 __all__ = ["imagenet", "image", "ranking"]
 
 
+@functools.lru_cache(maxsize=None)
+def _private(name: str, source: str) -> ImageNetModel:
+    loaded = load_imagenet_model(quiet=True)
+    model = copy.deepcopy(loaded.model).cpu().eval()
+    return dataclasses.replace(loaded, model=model, gradcam_layer=dict(model.named_modules())[loaded.gradcam_layer_name])
+
+
 def imagenet() -> ImageNetModel:
-    """The lab's ImageNet model (cached by the loader; prints nothing)."""
-    return load_imagenet_model(quiet=True)
+    """The lab's ImageNet model (a private CPU copy of what the loader gives; prints nothing)."""
+    loaded = load_imagenet_model(quiet=True)
+    return _private(loaded.name, loaded.source)
 
 
 @functools.lru_cache(maxsize=None)

@@ -72,6 +72,8 @@ def check_lab(config: dict) -> dict:
         output[exercise.grade_id] = {
             "score": score, "max_score": exercise.points, "self_check_score": exercise.score(shown),
             "message": _message(exercise, results, score),
+            "parts": {part.key: exercise.score([r for r in results if r.part == part.key]) == part.points
+                      for part in exercise.parts},
             "results": [vars(r) for r in results],
         }
     return output

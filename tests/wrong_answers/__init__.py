@@ -5,9 +5,11 @@ Each lab has a module ``tests/wrong_answers/<lab>.py`` defining ``WRONG_ANSWERS`
 - ``test``: the grade_id of the test cell that grades it,
 - ``mistake``: what the student did wrong (from shared/notes/captum-conventions.md where it applies),
 - ``diagnosis``: words that the failing test's message must contain (case-insensitive), so the feedback helps,
-- ``source``: the whole source of the student's cell.
+- ``source``: the whole source of the student's cell,
+- ``parts`` (optional): the keys of the exercise's parts (``helpers/exercises/labNN.py``) that this mistake fails;
+  all of the exercise's parts when absent.
 Each graded code exercise has at least two. Submission k of a lab takes the k-th wrong answer of each exercise,
-so every submission must lose exactly the points of the exercises it answers wrongly.
+so every submission must lose exactly the points of the parts it answers wrongly, and fail the self-check too.
 """
 import importlib.util
 from pathlib import Path
