@@ -1,6 +1,6 @@
 """Images, ImageNet class names and tensor conversions for the labs.
 
-- :func:`load_image` opens the course's sample photos (``"cat"``, ``"coffee"`` in ``data/``) or any file.
+- :func:`load_image` opens the course's sample photos (``"cat"``, ``"coffee"`` in the package's ``data/``) or any file.
 - :func:`imagenet_class_index`, :func:`imagenet_class_names`: the canonical ImageNet-1k class index.
 - :func:`decode_topk`, :func:`format_topk`: readable top-k predictions from raw logits.
 - :func:`denormalize`, :func:`to_hwc`: undo ``transforms.Normalize`` and convert a tensor to the
@@ -12,6 +12,7 @@ import functools
 import json
 import os
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,8 @@ __all__ = [
     "to_hwc",
 ]
 
-#: The repository's ``data/`` folder; the environment variable ``XAI_COURSE_DATA`` overrides it.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+#: The package's ``data/`` folder (package data, installed with the wheel); ``XAI_COURSE_DATA`` overrides it.
+DATA_DIR = Path(str(resources.files("helpers").joinpath("data")))
 #: Short names accepted by :func:`load_image`.
 SAMPLE_IMAGES = {"cat": "cat.jpg", "coffee": "coffee.jpg"}
 
@@ -43,9 +44,9 @@ def data_path(filename: str) -> Path:
     path = folder / filename
     if not path.is_file():
         raise FileNotFoundError(
-            f"course data file {filename!r} not found in {folder}. The helpers need the repository's data/ "
-            "folder: clone the whole repository (git clone ...) or set the environment variable "
-            "XAI_COURSE_DATA to a folder holding cat.jpg, coffee.jpg and imagenet_class_index.json."
+            f"course data file {filename!r} not found in {folder}. The helpers package ships its data/ folder: "
+            "reinstall the course (pip install ...) or set the environment variable XAI_COURSE_DATA to a folder "
+            "holding cat.jpg, coffee.jpg and imagenet_class_index.json."
         )
     return path
 

