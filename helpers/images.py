@@ -1,6 +1,7 @@
 """Images, ImageNet class names and tensor conversions for the labs.
 
-- :func:`load_image` opens the course's sample photos (``"cat"``, ``"coffee"`` in the package's ``data/``) or any file.
+- :func:`load_image` opens the course's sample photos (``"cat"``, ``"coffee"``, ``"cat_and_coffee"`` in the package's
+  ``data/``) or any file.
 - :func:`imagenet_class_index`, :func:`imagenet_class_names`: the canonical ImageNet-1k class index.
 - :func:`decode_topk`, :func:`format_topk`: readable top-k predictions from raw logits.
 - :func:`denormalize`, :func:`to_hwc`: undo ``transforms.Normalize`` and convert a tensor to the
@@ -35,7 +36,7 @@ __all__ = [
 #: The package's ``data/`` folder (package data, installed with the wheel); ``XAI_COURSE_DATA`` overrides it.
 DATA_DIR = Path(str(resources.files("helpers").joinpath("data")))
 #: Short names accepted by :func:`load_image`.
-SAMPLE_IMAGES = {"cat": "cat.jpg", "coffee": "coffee.jpg"}
+SAMPLE_IMAGES = {"cat": "cat.jpg", "coffee": "coffee.jpg", "cat_and_coffee": "cat_and_coffee.jpg"}
 
 
 def data_path(filename: str) -> Path:
@@ -52,7 +53,8 @@ def data_path(filename: str) -> Path:
 
 
 def load_image(name_or_path: str | os.PathLike = "cat") -> Image.Image:
-    """Open ``"cat"`` (300x451 tabby, CC0), ``"coffee"`` (CC0) or an image file as an RGB PIL image."""
+    """Open ``"cat"`` (300x451 tabby, CC0), ``"coffee"`` (CC0), ``"cat_and_coffee"`` (the two on one 512x512 canvas,
+    CC0) or an image file as an RGB PIL image."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(
             f"name_or_path must be one of {sorted(SAMPLE_IMAGES)} or a file path, got {type(name_or_path).__name__}"

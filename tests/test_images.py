@@ -64,6 +64,50 @@ def test_data_folder_override(monkeypatch, tmp_path):
     assert images.load_image("cat").size == (451, 300)
 
 
+def _make_data():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_data", images.DATA_DIR / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cat_and_coffee_is_the_composition_of_make_data():
+    make_data = _make_data()
+    loaded = np.asarray(images.load_image("cat_and_coffee"), dtype=float)
+    built = np.asarray(make_data.cat_and_coffee(), dtype=float)
+    assert loaded.shape == built.shape == (512, 512, 3)
+    assert np.abs(loaded - built).mean() < 2.0           # JPEG quality 95
+    assert np.array_equal(np.asarray(make_data.cat_and_coffee()), built.astype(np.uint8))  # deterministic
+
+
+def test_cat_and_coffee_preprocessing_keeps_both_objects_whole():
+    """The centre crop of Resize(256), CenterCrop(224) has only background along its border: nothing is cut."""
+    make_data = _make_data()
+    crop = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.PILToTensor()])
+    pixels = crop(make_data.cat_and_coffee()).permute(1, 2, 0).numpy().astype(float)
+    border = np.concatenate([pixels[:3].reshape(-1, 3), pixels[-3:].reshape(-1, 3),
+                             pixels[:, :3].reshape(-1, 3), pixels[:, -3:].reshape(-1, 3)])
+    assert np.abs(border - np.array(make_data.COMPOSITION_BACKGROUND)).max() <= 2
+    inside = pixels[3:-3, 3:-3]
+    background = np.abs(inside - np.array(make_data.COMPOSITION_BACKGROUND)).max(axis=2) <= 2
+    assert 0.3 < 1 - background.mean() < 0.9              # and the objects are there, large
+
+
+def test_offline_model_ranks_a_cat_and_the_coffee_high_on_cat_and_coffee():
+    """EfficientNet-Lite0 puts a cat class (281-285) and espresso or cup (967, 968) in its top 5.
+
+    (ResNet18's weights cannot be downloaded here; the labs choose both classes from the printed ranking.)"""
+    from helpers.imagenet import load_imagenet_model
+
+    lab_model = load_imagenet_model(offline=True, quiet=True)
+    with torch.no_grad():
+        top5 = lab_model.model(lab_model.load_input("cat_and_coffee"))[0].topk(5).indices.tolist()
+    assert set(top5) & {281, 282, 283, 284, 285}, top5
+    assert set(top5) & {967, 968}, top5
+
+
 # --- class names -------------------------------------------------------------------------------------------
 
 
