@@ -39,11 +39,13 @@ __all__ = [
     "gradcam",
     "upsample",
     "guided_backprop",
+    "deconvolution",
     "guided_gradcam",
     "superpixel_mask",
     "lime",
     "kernel_shap",
     "layer_integrated_gradients",
+    "layer_conductance",
     "neuron_gradient",
     "neuron_integrated_gradients",
 ]
@@ -693,6 +695,37 @@ def guided_backprop(model: nn.Module, inputs: torch.Tensor, target: Target = Non
         return _target_gradient(model, inputs, _format_target(target, len(inputs), inputs.device))
 
 
+def deconvolution(model: nn.Module, inputs: torch.Tensor, target: Target = None) -> torch.Tensor:
+    """Gradient in which every ``nn.ReLU`` module passes back ``relu(gradient at its output)``, ignoring where its
+    input was negative (Zeiler & Fergus's deconvnet): guided backpropagation without the forward mask.
+
+    Like Captum, a forward pre-hook on each ``nn.ReLU`` call hooks its input tensor (and hands a clone to the ReLU),
+    a forward hook on the call records the gradient reaching its output; ``F.relu`` calls are not affected.
+    Captum: ``Deconvolution(model).attribute(inputs, target)``.
+    """
+    _check_model_and_inputs(model, inputs)
+    calls: dict[nn.Module, list[dict]] = {}
+
+    def record_call(module, args):
+        (x,) = args
+        call: dict = {}
+        calls.setdefault(module, []).append(call)
+        if x.requires_grad:
+            x.register_hook(lambda gradient: F.relu(call["grad_output"]) if "grad_output" in call else None)
+        return x.clone()
+
+    def record_output_gradient(module, args, output):
+        call = calls[module].pop()
+        if output.requires_grad:
+            output.register_hook(lambda gradient: call.__setitem__("grad_output", gradient))
+
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    handles = [m.register_forward_pre_hook(record_call) for m in relus]
+    handles += [m.register_forward_hook(record_output_gradient) for m in relus]
+    with _hooks(handles):
+        return _target_gradient(model, inputs, _format_target(target, len(inputs), inputs.device))
+
+
 def guided_gradcam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: Target = None,
                    interpolate_mode: str = "nearest") -> torch.Tensor:
     """Guided backprop times the Grad-CAM map (with ReLU) upsampled to the input size.
@@ -736,6 +769,51 @@ def layer_integrated_gradients(
                                                   _repeat_target(target, k)), points)
 
     attributions = _integrate(path_gradient, layer_x, layer_baseline, n_steps, method, internal_batch_size)
+    if return_convergence_delta:
+        return attributions, _convergence_delta(model, attributions, inputs, baselines, target)
+    return attributions
+
+
+def layer_conductance(
+    model: nn.Module,
+    layer: nn.Module,
+    inputs: torch.Tensor,
+    target: Target = None,
+    baselines: Baselines = None,
+    n_steps: int = 50,
+    method: str = "gausslegendre",
+    return_convergence_delta: bool = False,
+):
+    """Conductance of every unit of ``layer``'s output ``A`` (Dhamdhere et al., 2018): the gradient of ``F_t``
+    flowing through the unit along IG's straight path in *input* space (chain rule),
+    ``sum_i dF_t/dA(x_i) * (A(x_{i+1}) - A(x_i))`` over the ``n_steps + 1`` points ``x_i = x' + alpha_i (x - x')``.
+
+    As in Captum, ``alpha_i`` are the points of ``method`` for ``n_steps + 1`` steps (Gauss-Legendre points do
+    not include 0 and 1, so the path stops just short of ``x'`` and ``x``; ``"riemann_trapezoid"`` includes them).
+    Shape of the layer output; the units add up to about ``F_t(x) - F_t(x')`` (``return_convergence_delta``).
+    Captum: ``LayerConductance(model, layer).attribute(inputs, baselines, target, n_steps=..., method=...)``.
+    """
+    _check_model_and_inputs(model, inputs)
+    _check_layer(model, layer)
+    inputs = inputs.detach()
+    n = len(inputs)
+    target = _format_target(target, n, inputs.device)
+    baselines = _format_baselines(baselines, inputs)
+    alphas, _ = _alphas_and_weights(method, n_steps + 1)
+    points = baselines + alphas.to(inputs.device).view((-1,) + (1,) * inputs.dim()) * (inputs - baselines)
+    saved = {}
+
+    def hook(module, args, output):  # keep A in the graph; hand a copy on (in-place ops downstream)
+        saved["A"] = _single_tensor(output, module)
+        return saved["A"].clone()
+
+    with _hooks([layer.register_forward_hook(hook)]), torch.enable_grad():
+        x = points.reshape(-1, *inputs.shape[1:]).requires_grad_(True)
+        scores = _select_target(model(x), _repeat_target(target, n_steps + 1))
+        (grads,) = torch.autograd.grad(scores.sum(), saved["A"])
+    activations = saved["A"].detach().reshape(n_steps + 1, n, *saved["A"].shape[1:])
+    grads = grads.reshape(activations.shape)
+    attributions = (grads[:-1] * (activations[1:] - activations[:-1])).sum(0)
     if return_convergence_delta:
         return attributions, _convergence_delta(model, attributions, inputs, baselines, target)
     return attributions

@@ -8,11 +8,13 @@ import pytest
 import torch
 import torchvision
 from captum.attr import (
+    Deconvolution,
     GuidedBackprop,
     GuidedGradCam,
     InputXGradient,
     IntegratedGradients,
     KernelShap,
+    LayerConductance,
     LayerGradCam,
     LayerIntegratedGradients,
     Lime,
@@ -25,7 +27,7 @@ from captum.attr import (
 from torch import nn
 
 from helpers import reference as R
-from helpers.models import SmallCNN, ToyModel
+from helpers.models import ReLU6ForGuidedBackprop, SmallCNN, ToyModel, for_guided_backprop
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting backward hooks:UserWarning",
                                         "ignore:You are providing multiple inputs:UserWarning")
@@ -96,8 +98,15 @@ PAIRS = {
                 lambda m, l, n, x, t: LayerGradCam(m, l).attribute(x, target=t)),
     "guided_backprop": (lambda m, l, n, x, t: R.guided_backprop(m, x, t),
                         lambda m, l, n, x, t: GuidedBackprop(m).attribute(x, target=t)),
+    "deconvolution": (lambda m, l, n, x, t: R.deconvolution(m, x, t),
+                      lambda m, l, n, x, t: Deconvolution(m).attribute(x, target=t)),
     "layer_ig": (lambda m, l, n, x, t: R.layer_integrated_gradients(m, l, x, t, baselines=0.1, n_steps=3),
                  lambda m, l, n, x, t: LayerIntegratedGradients(m, l).attribute(x, baselines=0.1, target=t, n_steps=3)),
+    "layer_conductance": (lambda m, l, n, x, t: R.layer_conductance(m, l, x, t, baselines=0.1, n_steps=3),
+                          lambda m, l, n, x, t: LayerConductance(m, l).attribute(x, baselines=0.1, target=t, n_steps=3)),
+    "layer_conductance_trapezoid": (
+        lambda m, l, n, x, t: R.layer_conductance(m, l, x, t, n_steps=4, method="riemann_trapezoid"),
+        lambda m, l, n, x, t: LayerConductance(m, l).attribute(x, target=t, n_steps=4, method="riemann_trapezoid")),
     "neuron_gradient": (lambda m, l, n, x, t: R.neuron_gradient(m, l, x, n),
                         lambda m, l, n, x, t: NeuronGradient(m, l).attribute(x, n)),
     "neuron_ig": (lambda m, l, n, x, t: R.neuron_integrated_gradients(m, l, x, n, n_steps=4, method="riemann_right"),
@@ -131,7 +140,8 @@ def test_matches_captum_small_models(method, name, batch, kind):
     assert_matches(actual, expected)
 
 
-@pytest.mark.parametrize("method", ["ig", "occlusion", "gradcam", "layer_ig", "guided_gradcam"])
+@pytest.mark.parametrize("method", ["ig", "occlusion", "gradcam", "layer_ig", "layer_conductance", "guided_gradcam",
+                                    "guided_backprop", "deconvolution"])
 def test_matches_captum_resnet18(method):
     pair = PAIRS.get(method) or IMAGE_PAIRS[method]
     model = _model("resnet18")[0]
@@ -304,6 +314,16 @@ def test_superpixel_mask_contiguous_from_zero(form):
     assert len(labels) >= 9  # the 9 flat blocks are separated
 
 
+def test_after_a_linear_head_conductance_equals_layer_ig():
+    """SmallCNN's relu2 is followed by average pooling and a linear layer: dF_t/dA does not depend on the input, so
+    layer IG is exact for any quadrature, and conductance over the whole path (the trapezoid points include 0 and 1)
+    equals it."""
+    model, x, target = SmallCNN(3, seed=5), _inputs("cnn3", 3), torch.tensor([1, 4, 7])
+    ig, delta = R.layer_integrated_gradients(model, model.relu2, x, target, n_steps=2, return_convergence_delta=True)
+    assert delta.abs().max() < 1e-5
+    conductance = R.layer_conductance(model, model.relu2, x, target, n_steps=3, method="riemann_trapezoid")
+    torch.testing.assert_close(conductance, ig, rtol=1e-5, atol=1e-6)
+
 # ---------------------------------------------------------------- bad input
 def test_bad_inputs_raise_clear_errors():
     model, layer = _model("cnn3")[:2]
@@ -367,9 +387,10 @@ def test_device_mismatch_names_both_devices():
     lambda m, l, x: R.gradcam(m, l, x, 1),
     lambda m, l, x: R.guided_backprop(m, x, 1),
     lambda m, l, x: R.layer_integrated_gradients(m, l, x, 1, n_steps=2),
+    lambda m, l, x: R.layer_conductance(m, l, x, 1, n_steps=2),
     lambda m, l, x: R.neuron_gradient(m, l, x, 0),
     lambda m, l, x: R.occlusion(m, x, 1, sliding_window_shapes=(3, 8, 8), strides=8),
-], ids=["saliency", "ig", "gradcam", "guided_backprop", "layer_ig", "neuron_gradient", "occlusion"])
+], ids=["saliency", "ig", "gradcam", "guided_backprop", "layer_ig", "layer_conductance", "neuron_gradient", "occlusion"])
 def test_no_side_effects(call):
     model, layer = _model("cnn3")[:2]
     x = _inputs("cnn3", 2).requires_grad_()
@@ -380,3 +401,26 @@ def test_no_side_effects(call):
     assert torch.equal(x.detach(), before)
     assert not layer._forward_hooks and not any(m._forward_pre_hooks for m in model.modules())
     result.mul_(2)  # a normal tensor (not an inference tensor): in-place edits work
+
+
+def test_for_guided_backprop_keeps_outputs_and_hooks_every_relu_and_relu6():
+    """ResNet18 (reused ReLU modules) and a ReLU6 network: same outputs; on the copy Captum's guided backprop and
+    deconvolution equal the references; on ResNet18 they equal Captum's on the original (hooks fire per call); on the
+    ReLU6 network the original gets the plain gradient (Captum hooks nn.ReLU only), the copy does not."""
+    resnet = _model("resnet18")[0]
+    relu6_net = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU6(), nn.Conv2d(6, 4, 3), nn.ReLU6(), nn.Flatten(), nn.LazyLinear(5))
+    x_small = torch.randn(2, 3, 10, 10, generator=torch.Generator().manual_seed(3)) * 4
+    relu6_net(x_small)
+    relu6_net.eval()
+    for model, x, target in ((resnet, _inputs("resnet18", 2), torch.tensor([3, 500])), (relu6_net, x_small, 2)):
+        copy = for_guided_backprop(model)
+        torch.testing.assert_close(copy(x), model(x), rtol=0, atol=0)
+        assert not any(type(m) is nn.ReLU6 for m in copy.modules())
+        for method, captum in ((R.guided_backprop, GuidedBackprop), (R.deconvolution, Deconvolution)):
+            assert_matches(method(copy, x, target), captum(copy).attribute(x, target=target))
+    assert_matches(GuidedBackprop(resnet).attribute(_inputs("resnet18", 2), target=3),
+                   GuidedBackprop(for_guided_backprop(resnet)).attribute(_inputs("resnet18", 2), target=3))
+    gradient = Saliency(relu6_net).attribute(x_small, target=2, abs=False)
+    assert_matches(GuidedBackprop(relu6_net).attribute(x_small, target=2), gradient)
+    assert not torch.allclose(GuidedBackprop(for_guided_backprop(relu6_net)).attribute(x_small, target=2), gradient)
+    assert sum(isinstance(m, ReLU6ForGuidedBackprop) for m in for_guided_backprop(for_guided_backprop(relu6_net)).modules()) == 2
