@@ -36,6 +36,7 @@ __all__ = [
     "integrated_gradients",
     "smoothgrad",
     "occlusion",
+    "feature_ablation",
     "gradcam",
     "upsample",
     "guided_backprop",
@@ -450,6 +451,48 @@ def occlusion(
     return total / count  # outside inference_mode: a normal tensor
 
 
+def feature_ablation(
+    model: Callable,
+    inputs: torch.Tensor,
+    target: Target = None,
+    baselines: Baselines = 0,
+    feature_mask: torch.Tensor | None = None,
+    perturbations_per_eval: int = 1,
+) -> torch.Tensor:
+    """Switch off one feature at a time: every element of feature ``f`` (``feature_mask == f``) takes the
+    ``baselines`` value, and each element of ``f`` gets ``F_t(x) - F_t(x with f switched off)``.
+
+    With a superpixel mask this is occlusion with superpixels as windows (the simplest perturbation method).
+    ``feature_mask`` (integer labels, batch dim 1 or N, broadcast to ``inputs``; ``None``: every element is its
+    own feature) is used as given: labels need not start at 0, and only the labels present are ablated.
+    ``perturbations_per_eval`` features share one forward pass (it only batches). Captum:
+    ``FeatureAblation(model).attribute(inputs, baselines, target, feature_mask=..., perturbations_per_eval=...)``.
+    """
+    _check_model_and_inputs(model, inputs)
+    if not isinstance(perturbations_per_eval, int) or perturbations_per_eval < 1:
+        raise ValueError(f"perturbations_per_eval must be a positive int, got {perturbations_per_eval!r}")
+    n = len(inputs)
+    if feature_mask is None:
+        mask = torch.arange(inputs[0].numel(), device=inputs.device).reshape(1, *inputs.shape[1:])
+    else:
+        mask = _format_feature_mask(feature_mask, inputs, shift=False)
+    mask = mask.expand(n, *inputs.shape[1:])
+    target = _format_target(target, n, inputs.device)
+    baselines = _format_baselines(baselines, inputs)
+    x = inputs.detach()
+    with torch.no_grad():
+        score = _select_target(model(x), target)
+        attributions = torch.zeros_like(x, dtype=score.dtype)
+        features = torch.unique(mask).tolist()
+        for first in range(0, len(features), perturbations_per_eval):
+            chunk = features[first : first + perturbations_per_eval]
+            off = torch.stack([mask == f for f in chunk])  # (k, N, ...): feature-major rows
+            ablated = torch.where(off, baselines, x).reshape(-1, *x.shape[1:])
+            drops = score.repeat(len(chunk)) - _select_target(model(ablated), _repeat_target(target, len(chunk)))
+            attributions += (drops.view(len(chunk), n, *(1,) * (x.dim() - 1)) * off).sum(0)
+    return attributions
+
+
 def superpixel_mask(image, n_segments: int = 50, compactness: float = 10.0, start_label: int = 0) -> torch.Tensor:
     """SLIC superpixels (``skimage.segmentation.slic``) as a feature mask for LIME / Captum.
 
@@ -488,8 +531,9 @@ def superpixel_mask(image, n_segments: int = 50, compactness: float = 10.0, star
     return torch.from_numpy(labels.reshape(segments.shape) + start_label).long()[None, None]
 
 
-def _format_feature_mask(feature_mask, inputs: torch.Tensor) -> torch.Tensor:
-    """One feature index per input element (broadcast to ``inputs``), starting at 0 like Captum."""
+def _format_feature_mask(feature_mask, inputs: torch.Tensor, shift: bool = True) -> torch.Tensor:
+    """One feature index per input element (broadcast to ``inputs``), shifted to start at 0 like Captum's Lime
+    (``shift=False``: the labels as given, like Captum's FeatureAblation)."""
     if feature_mask is None:  # every input element is its own feature
         return torch.arange(inputs[0].numel(), device=inputs.device).reshape(1, *inputs.shape[1:])
     if not isinstance(feature_mask, torch.Tensor) or feature_mask.is_floating_point() or feature_mask.dtype == torch.bool:
@@ -507,6 +551,8 @@ def _format_feature_mask(feature_mask, inputs: torch.Tensor) -> torch.Tensor:
     except RuntimeError:
         raise ValueError(f"feature_mask of shape {tuple(feature_mask.shape)} does not broadcast to inputs of shape {tuple(inputs.shape)}") from None
     low = int(feature_mask.min())
+    if not shift:
+        return feature_mask.to(inputs.device)
     if low != 0:
         warnings.warn("Minimum element in feature_mask is not 0, shifting indices to start at 0.", UserWarning, stacklevel=3)
     return feature_mask.to(inputs.device) - low

@@ -9,6 +9,7 @@ import torch
 import torchvision
 from captum.attr import (
     Deconvolution,
+    FeatureAblation,
     GuidedBackprop,
     GuidedGradCam,
     InputXGradient,
@@ -79,6 +80,16 @@ def _occlusion_args(shape: tuple) -> dict:
     return dict(sliding_window_shapes=(shape[0], 5, 5), strides=(shape[0], 3, 4), perturbations_per_eval=6)
 
 
+def _ablation_args(shape: tuple) -> dict:
+    """A feature mask of a few regions (labels from 1 on images: FeatureAblation takes them as given), a baseline."""
+    if len(shape) == 1:
+        return dict(feature_mask=torch.tensor([[0, 1, 0]]), baselines=0.2)
+    size = shape[-1] // 4
+    blocks = (torch.arange(shape[-1]) // size).view(-1, 1) * 4 + torch.arange(shape[-1]) // size
+    baselines = torch.linspace(-1, 1, shape[0]).view(1, -1, 1, 1)
+    return dict(feature_mask=(blocks + 1)[None, None], baselines=baselines, perturbations_per_eval=3)
+
+
 # method -> (reference call, Captum call), both f(model, layer, neuron, inputs, target)
 PAIRS = {
     "saliency": (lambda m, l, n, x, t: R.vanilla_gradient(m, x, t),
@@ -94,6 +105,8 @@ PAIRS = {
         lambda m, l, n, x, t: IntegratedGradients(m).attribute(x, baselines=0.3, target=t, n_steps=5, method="riemann_trapezoid", internal_batch_size=2 * len(x))),
     "occlusion": (lambda m, l, n, x, t: R.occlusion(m, x, t, **_occlusion_args(x.shape[1:])),
                   lambda m, l, n, x, t: Occlusion(m).attribute(x, target=t, **_occlusion_args(x.shape[1:]))),
+    "feature_ablation": (lambda m, l, n, x, t: R.feature_ablation(m, x, t, **_ablation_args(x.shape[1:])),
+                         lambda m, l, n, x, t: FeatureAblation(m).attribute(x, target=t, **_ablation_args(x.shape[1:]))),
     "gradcam": (lambda m, l, n, x, t: R.gradcam(m, l, x, t),
                 lambda m, l, n, x, t: LayerGradCam(m, l).attribute(x, target=t)),
     "guided_backprop": (lambda m, l, n, x, t: R.guided_backprop(m, x, t),
@@ -140,7 +153,7 @@ def test_matches_captum_small_models(method, name, batch, kind):
     assert_matches(actual, expected)
 
 
-@pytest.mark.parametrize("method", ["ig", "occlusion", "gradcam", "layer_ig", "layer_conductance", "guided_gradcam",
+@pytest.mark.parametrize("method", ["ig", "occlusion", "feature_ablation", "gradcam", "layer_ig", "layer_conductance", "guided_gradcam",
                                     "guided_backprop", "deconvolution"])
 def test_matches_captum_resnet18(method):
     pair = PAIRS.get(method) or IMAGE_PAIRS[method]
@@ -152,6 +165,19 @@ def test_matches_captum_resnet18(method):
     else:
         actual, expected = _run_pair(pair, "resnet18", x, torch.tensor([3, 500]))
     assert_matches(actual, expected)
+
+
+def test_feature_ablation_per_sample_masks_no_mask_and_side_effects():
+    model = _model("cnn1")[0]
+    x = _inputs("cnn1", 2).requires_grad_()
+    before = x.detach().clone()
+    blocks = (torch.arange(28) // 7).view(-1, 1) * 4 + torch.arange(28) // 7
+    per_sample = torch.stack([blocks, blocks.flip(-1).transpose(0, 1)])[:, None]  # (2, 1, 28, 28)
+    assert_matches(R.feature_ablation(model, x, [3, 8], feature_mask=per_sample, perturbations_per_eval=4),
+                   FeatureAblation(model).attribute(x, target=[3, 8], feature_mask=per_sample, perturbations_per_eval=4))
+    result = R.feature_ablation(model, x, 5, baselines=0.5, perturbations_per_eval=200)  # every pixel a feature
+    assert_matches(result, FeatureAblation(model).attribute(x, target=5, baselines=0.5, perturbations_per_eval=200))
+    assert not result.requires_grad and x.grad is None and torch.equal(x.detach(), before)
 
 
 # ---------------------------------------------------------------- seeded methods: bitwise
