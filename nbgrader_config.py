@@ -33,37 +33,20 @@ c.GenerateAssignment.preprocessors = [
     "nbgrader.preprocessors.ClearMarkScheme",
     "nbgrader.preprocessors.ComputeChecksums",
     "nbgrader.preprocessors.CheckCellMetadata",
+    # No execution metadata; complete kernelspec and language_info: the lab opens unmodified in JupyterLab.
+    "helpers.labenv.CleanReleaseMetadata",
 ]
 
-# Execution: nbgrader's default of 30 s per cell is too short for occlusion, IG or LIME on a laptop CPU.
-# The slowest graded cell of the course takes well under a minute on 2 cores; 300 s leaves a wide margin.
+# Grading does not run `nbgrader autograde`: `python -m helpers.course autograde` runs each submission in the
+# grading sandbox, checks the recorded answers in a trusted process and writes the scores to this gradebook
+# (helpers/grader/). nbgrader keeps the gradebook, the formgrader, generate_feedback and export.
+# Execution limits of `nbgrader validate` (the students' Validate button): 300 s per cell instead of nbgrader's 30 s.
 c.Execute.timeout = int(os.environ.get("XAI_CELL_TIMEOUT", "300"))
 c.Execute.interrupt_on_timeout = True
 
-# Submissions: a deleted or retyped test cell is put back from the gradebook and run against the student's code
-# (nbgrader's default leaves that exercise ungraded; its add_missing_cells crashes when the answer cell is retyped).
-c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "helpers.nbgrader_plugins.RestoreMissingCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-
-# Output limits: at most 1000 lines and 20,000 characters per output of a cell in graded notebooks.
-# A warning printed by a test cell must not cost the exercise (nbgrader scores any stderr output as a failure).
-c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
-    "helpers.nbgrader_plugins.WarningsAreNotFailures",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "helpers.nbgrader_plugins.LimitOutputSize",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.LimitOutput.max_lines = 1000
-c.LimitOutputSize.max_chars = 20_000
+# Feedback pages and the formgrader render student text: sanitize the HTML they produce (defence in depth: the
+# autograded notebooks already keep only text and images, and the students' markdown is escaped).
+c.HTMLExporter.sanitize_html = True
 
 # Collecting hand-ins (`python -m helpers.course collect`): every .ipynb handed in for a lab is that lab's notebook,
 # whatever the student named it; the student id comes from the file name (or its folder), by this regexp.

@@ -213,8 +213,10 @@ def collect(lab: str, source: Path, regexp: str | None = None) -> list[str]:
     result = nbgrader("zip_collect", lab, "--force", env=env)
     collected = sorted(set(re.findall(r"submitted[/\\](.+?)[/\\]" + re.escape(lab) + r"[/\\]", result.stderr)))
     skipped = re.findall(r"No student id found .* in '(.+?)'", result.stderr)
+    invalid = re.findall(r"(Invalid student id '.+?' in '.+?')", result.stderr)
     print(f"{lab}: collected {len(collected)} submissions into {grading_workspace() / 'submitted'}"
-          + (f"; skipped (no student id in the name): {', '.join(skipped)}" if skipped else ""))
+          + (f"; skipped (no student id in the name): {', '.join(skipped)}" if skipped else "")
+          + (f"; skipped: {'; '.join(invalid)}" if invalid else ""))
     return collected
 
 
@@ -489,7 +491,55 @@ def summary_line(lab: str) -> str:
             + f", {sum(r['status'] == 'failed' for r in reports)} failures")
     if waiting:
         line += f", {waiting} not graded yet"
+    unsandboxed = sum(r.get("sandbox", "").startswith("none") for r in reports)
+    if unsandboxed:
+        line += f", {unsandboxed} graded WITHOUT the sandbox (--no-sandbox)"
+    integrity = integrity_problems(lab)
+    line += (f"; integrity: {len(integrity)} problem(s): " + " | ".join(integrity)) if integrity else \
+        "; integrity: gradebook and grades.csv agree with the trusted checker"
     return line + (": " + " | ".join(events) if events else "")
+
+
+def integrity_problems(lab: str) -> list[str]:
+    """Where the gradebook or grades.csv differ from the trusted checker's scores kept in the reports.
+
+    Autograded cells set by hand in the formgrader are reported too (a manual score overrides the trusted one).
+    """
+    from nbgrader.api import MissingEntry
+
+    problems = []
+    reports = {s: json.loads(report_path(lab, s).read_text()) for s in students(lab) if report_path(lab, s).is_file()}
+    totals = {}
+    with _gradebook() as gb:
+        for student, report in sorted(reports.items()):
+            try:
+                notebook = gb.find_submission_notebook(lab, lab, student)
+            except MissingEntry:
+                problems.append(f"{student} differs: graded, but not in the gradebook")
+                continue
+            totals[student] = notebook.score
+            trusted = report.get("trusted", {})
+            for grade in notebook.grades:
+                if grade.cell_type != "code":
+                    continue
+                expected = trusted.get(grade.name, 0.0)
+                if grade.manual_score is not None and grade.manual_score != expected:
+                    problems.append(f"{student}: {grade.name} set by hand to {grade.manual_score:g} (trusted checker: "
+                                    f"{expected:g})")
+                elif grade.auto_score != expected:
+                    problems.append(f"{student} differs: {grade.name} is {grade.auto_score} in the gradebook, "
+                                    f"{expected:g} by the trusted checker")
+    csv_path = grading_workspace() / "grades.csv"
+    if csv_path.is_file():
+        import csv
+
+        with open(csv_path) as f:
+            rows = {row["student_id"]: row for row in csv.DictReader(f) if row.get("assignment") == lab}
+        for student, total in totals.items():
+            if student in rows and abs(float(rows[student]["raw_score"] or 0) - total) > 1e-9:
+                problems.append(f"{student} differs: grades.csv says {rows[student]['raw_score']}, the gradebook "
+                                f"{total:g} (run export again)")
+    return problems
 
 
 def summary(lab_names: list[str] | None = None) -> list[str]:

@@ -33,11 +33,10 @@ from nbgrader import utils as nbgrader_utils
 
 from helpers.grader.kernel import RunLimits, execute_notebook
 from helpers.grader.sandbox import Limits, NoSandbox, Sandbox
+from helpers.nbgrader_plugins import STUDENT_ID
 
 __all__ = ["Options", "rebuild", "hidden_variants", "safe_notebook", "run_submission", "STUDENT_ID"]
 
-#: A valid student id: letters, digits and ``. _ @ -``, not starting with a dot (no path separators, no ``..``).
-STUDENT_ID = re.compile(r"^(?!\.)[A-Za-z0-9._@-]{1,64}$")
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 HIDDEN_CALL = re.compile(r"self_check\(\s*[\"'](\w+)[\"']\s*,\s*variant\s*=\s*(\d+)\s*\)")
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg")
@@ -142,21 +141,21 @@ def rebuild(released, handin) -> tuple[nbformat.NotebookNode, dict[str, str], li
         elif cell["cell_type"] == "code" and sources[index].strip():
             added_after.setdefault(last, []).append(sources[index])
     for source in added_after.get(-1, []):
-        run.cells.append(nbformat.v4.new_code_cell(source))
+        run.cells.append(nbformat.v4.new_code_cell(source, metadata={"added": True}))
     for position, cell in enumerate(released_cells):
         copy = nbformat.from_dict(json.loads(json.dumps(cell)))
         if _is_answer(cell) and _grade_id(cell) in answers:
             copy.source = answers[_grade_id(cell)]
         run.cells.append(copy)
         for source in added_after.get(position, []):
-            run.cells.append(nbformat.v4.new_code_cell(source))
+            run.cells.append(nbformat.v4.new_code_cell(source, metadata={"added": True}))
     n_added = sum(len(v) for v in added_after.values())
     if n_added:
         notes.append(f"{n_added} code cell{'s' if n_added > 1 else ''} added by the student run as ordinary code")
     for cell in run.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        cell.metadata = {key: value for key, value in cell.metadata.items() if key == "nbgrader"}
+        cell.metadata = {key: value for key, value in cell.metadata.items() if key in ("nbgrader", "added")}
     return run, answers, notes
 
 
@@ -234,33 +233,36 @@ def run_submission(lab: str, released, handin, source_cells, workdir: Path, opti
     variants = hidden_variants(source_cells)
     visible = {exercise: [0] for exercise in _function_exercises(lab)}
     start = time.monotonic()
+    recorded = workdir / "kernel" / "recorded"
+    config = {"lab": lab, "kernel": str(recorded), "visible": str(workdir / "scratch-visible" / "results"),
+              "hidden": str(workdir / "scratch-hidden" / "results"), "hidden_variants": variants}
+    checker = _start_checker(config, workdir, options)  # loads while the sandboxes run; reads data only after
     scratch = [_start_scratch(lab, code_answers, visible, "v", workdir / "scratch-visible", options)]
     if variants:
         scratch.append(_start_scratch(lab, code_answers, variants, "h", workdir / "scratch-hidden", options))
     env = {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads),
-           "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "XAI_GRADING_RECORD": ""}
+           "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "XAI_GRADING_RECORD": str(recorded)}
     if os.environ.get("XAI_FULL_DEMOS"):
         env["XAI_FULL_DEMOS"] = os.environ["XAI_FULL_DEMOS"]
     try:
         kernel_box = _sandbox(options)(workdir / "kernel", options.limits, env=env)
-        recorded = kernel_box.make_writable("recorded")
-        kernel_box.env["XAI_GRADING_RECORD"] = str(recorded)
+        kernel_box.make_writable("recorded")
         try:
             outcome = execute_notebook(run_nb, kernel_box, options.run)
         finally:
             kernel_box.close()
-        problems += outcome.problems
-        # each from-scratch function's result on every case: the variants' order is the hidden_variants order
+        problems += outcome.problems + execution_notes(outcome.notebook)
         for (box, _), name in zip(scratch, ("self-check cases", "hidden cases")):
             trouble = _wait(box, start + options.scratch_timeout, options.limits.results_mb)
             if trouble:
                 problems.append(f"from-scratch sandbox ({name}) {trouble}")
+    except BaseException:
+        checker.kill()
+        raise
     finally:
         for box, _ in scratch:
             box.close()
-    config = {"lab": lab, "kernel": str(recorded), "visible": str(scratch[0][1]),
-              "hidden": str(scratch[1][1]) if variants else str(workdir / "no-hidden"), "hidden_variants": variants}
-    trusted = _check(config, workdir, options)
+    trusted = _finish_checker(checker, workdir, options)
     return {"run": outcome.notebook, "trusted": trusted, "answers": answers, "problems": problems,
             "run_seconds": outcome.seconds}
 
@@ -272,17 +274,60 @@ def _function_exercises(lab: str) -> list[str]:
     return [e.grade_id for e in lab_module(lab).LAB.exercises if isinstance(e, FunctionExercise)]
 
 
-def _check(config: dict, workdir: Path, options: Options) -> dict:
-    """Run the trusted checker in a fresh process (no student code ever runs in it)."""
-    path_in, path_out = workdir / "check.json", workdir / "checked.json"
-    path_in.write_text(json.dumps(config))
+def _start_checker(config: dict, workdir: Path, options: Options) -> subprocess.Popen:
+    """Start the trusted checker (a fresh process where no student code ever runs); it waits for ``go``."""
+    (workdir / "check.json").write_text(json.dumps(config))
     env = {**os.environ, "XAI_OFFLINE": "1", "OMP_NUM_THREADS": str(options.threads), "MPLBACKEND": "Agg"}
     env.pop("XAI_GRADING_RECORD", None)
-    result = subprocess.run([sys.executable, "-m", "helpers.grader.trusted", str(path_in), str(path_out)],
-                            capture_output=True, text=True, env=env, timeout=options.check_timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"the trusted checker failed: {result.stderr[-2000:]}")
-    return json.loads(path_out.read_text())
+    with open(workdir / "check.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "helpers.grader.trusted", str(workdir / "check.json"),
+                                 str(workdir / "checked.json"), "--wait"], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=log, env=env, text=True)
+
+
+def _finish_checker(checker: subprocess.Popen, workdir: Path, options: Options) -> dict:
+    """Tell the checker that the sandboxes are done; its scores (``TimeoutExpired`` past ``check_timeout``)."""
+    try:
+        checker.communicate("go\n", timeout=options.check_timeout)
+    except subprocess.TimeoutExpired:
+        checker.kill()
+        checker.wait()
+        raise
+    if checker.returncode != 0:
+        raise RuntimeError(f"the trusted checker failed: {(workdir / 'check.log').read_text()[-2000:]}")
+    return json.loads((workdir / "checked.json").read_text())
+
+
+def _printable(text: str) -> str:
+    """``text`` without control characters (no terminal escape sequences reach the instructor's screen)."""
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+def execution_notes(run_nb) -> list[str]:
+    """What the run shows of the student's cells, for the instructor's report (errors of answer and added cells,
+    interrupted cells). Only names and a short text: the outputs are the student's data, not evidence."""
+    notes = []
+    for index, cell in enumerate(run_nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            continue
+        label = meta.get("grade_id") or ("an added cell" if cell.metadata.get("added") else f"cell {index}")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            ename = _printable(str(output.get("ename", "")))[:60]
+            if ename == "NotImplementedError" and meta.get("solution"):
+                notes.append(f"{label} not answered")
+            elif ename in ("KeyboardInterrupt", "CellTimeoutError"):
+                notes.append(f"timeout in {label} (interrupted after the cell time limit: infinite loop?)")
+            elif ename in ("SyntaxError", "IndentationError"):
+                notes.append(f"syntax error in {label}")
+            else:
+                evalue = _printable(" ".join(str(output.get("evalue", "")).split()))[:120]
+                notes.append(f"exception in {label}: {ename}: {evalue}")
+    return list(dict.fromkeys(notes))
 
 
 # ----------------------------------------------------------------------------------------------------------------

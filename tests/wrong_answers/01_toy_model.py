@@ -6,6 +6,7 @@ WRONG_ANSWERS = [
         "cell": "ex1_captum_target1", "test": "ex1_tests",
         "mistake": "wrong target: kept target 0 of the demo",
         "diagnosis": "target 0 instead of target 1",
+        "parts": ["attributions"],
         "source": (
             "attributions_t1, delta_t1 = ig.attribute(inputs, baselines=baselines, target=0, "
             "return_convergence_delta=True)\n"
@@ -16,6 +17,7 @@ WRONG_ANSWERS = [
         "cell": "ex1_captum_target1", "test": "ex1_tests",
         "mistake": "gradient instead of IG: forgot to multiply by (x - baseline) (Saliency, signed)",
         "diagnosis": "multiply by (inputs - baselines)",
+        "parts": ["attributions"],
         "source": (
             "from captum.attr import Saliency\n"
             "attributions_t1 = Saliency(model).attribute(inputs, target=1, abs=False)\n"
@@ -38,7 +40,8 @@ WRONG_ANSWERS = [
     {
         "cell": "ex2_toy_ig_by_hand", "test": "ex2_tests",
         "mistake": "ignored the ReLU of h1 (assumes it is always active): right on the demo input only",
-        "diagnosis": "toy_ig_target0(hidden_inputs): your values are only partly correlated",
+        "diagnosis": "some with x2 < x0",
+        "parts": ["mixed"],
         "source": (
             "def toy_ig_target0(inputs):\n"
             "    grad = torch.tensor([0.0, -3.0, -6.0])\n"
@@ -49,7 +52,7 @@ WRONG_ANSWERS = [
     {
         "cell": "ex3_completeness", "test": "ex3_tests",
         "mistake": "softmax probability instead of the raw logit of the target",
-        "diagnosis": "convergence delta",
+        "diagnosis": "softmax probability instead of the raw logit",
         "source": (
             "def completeness_gap(model, inputs, baselines, attributions, target):\n"
             "    with torch.no_grad():\n"
@@ -60,7 +63,7 @@ WRONG_ANSWERS = [
     {
         "cell": "ex3_completeness", "test": "ex3_tests",
         "mistake": "sums the attributions over the whole batch too: right for one sample only",
-        "diagnosis": "wrong on a batch of images",
+        "diagnosis": "summed over the whole batch",
         "source": (
             "def completeness_gap(model, inputs, baselines, attributions, target):\n"
             "    with torch.no_grad():\n"
@@ -73,6 +76,7 @@ WRONG_ANSWERS = [
         "cell": "ex4_batch", "test": "ex4_tests",
         "mistake": "one target for the whole batch (target 0) instead of each sample's predicted class",
         "diagnosis": "target 0 for every sample",
+        "parts": ["attributions"],
         "source": (
             "batch_targets = model(batch).argmax(dim=1)\n"
             "batch_attributions = ig.attribute(batch, target=0)\n"
@@ -82,6 +86,7 @@ WRONG_ANSWERS = [
         "cell": "ex4_batch", "test": "ex4_tests",
         "mistake": "argmax over the wrong dimension (over the batch instead of the classes)",
         "diagnosis": "predicted class of each sample",
+        "parts": ["targets"],
         "source": (
             "batch_targets = model(batch).argmax(dim=0)\n"
             "batch_attributions = ig.attribute(batch, target=model(batch).argmax(dim=1))\n"
