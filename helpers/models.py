@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ToyModel", "SmallCNN", "ReLU6AsReLUs", "with_own_relus"]
+__all__ = ["ToyModel", "SmallCNN", "ReLU6AsReLUs", "with_own_relus", "ReLU6ForGuidedBackprop", "for_guided_backprop"]
 
 
 class ToyModel(nn.Module):
@@ -139,3 +139,35 @@ def with_own_relus(model: nn.Module, relu6: bool = True) -> nn.Module:
             module.relu_mid, module.relu_out = nn.ReLU(), nn.ReLU()
             module.__class__ = type("Bottleneck", (_BottleneckOwnReLUs, Bottleneck), {})
     return copied.eval() if not model.training else copied
+
+
+class ReLU6ForGuidedBackprop(nn.ReLU):
+    """``relu6(z) = min(max(z, 0), 6)`` (same values and gradient as ``nn.ReLU6``) in a module of type ``nn.ReLU``.
+
+    Captum's ``GuidedBackprop`` and ``Deconvolution`` change the backward pass of ``nn.ReLU`` modules only (they test
+    ``isinstance(module, nn.ReLU)``) and leave ``nn.ReLU6`` alone. Given this type, a ReLU6 gets their rule: guided
+    backpropagation passes back ``relu(gradient * 1[0 < z < 6])``, deconvolution ``relu(gradient)``.
+    (Rewriting relu6 as ``6 - relu(6 - relu(z))`` would not do: the outer ReLU sees the gradient with its sign
+    flipped, so guided backpropagation would zero every positive gradient.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(inplace=False)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.relu6(inputs)
+
+    def extra_repr(self) -> str:
+        return "ReLU6"
+
+
+def for_guided_backprop(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` (same outputs) on which Captum's guided backpropagation and deconvolution act on every
+    ReLU and ReLU6: :func:`with_own_relus` (one ``nn.ReLU`` module per ReLU call, e.g. in torchvision's ResNet
+    blocks) with every ``nn.ReLU6`` replaced by :class:`ReLU6ForGuidedBackprop`. Module names stay valid."""
+    relu6_names = [name for name, module in model.named_modules() if isinstance(module, (nn.ReLU6, ReLU6ForGuidedBackprop))]
+    copied = with_own_relus(model, relu6=False)
+    for name in relu6_names:
+        parent, _, child = name.rpartition(".")
+        setattr(copied.get_submodule(parent), child, ReLU6ForGuidedBackprop())
+    return copied
