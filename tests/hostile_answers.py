@@ -14,9 +14,11 @@ CANARY_CLASSMATE = "canary-classmate-answer-51c0e"
 SCRIPT = "<script>alert('xss')</script>"
 
 _FIND_AND_PRINT = r'''
-import os, glob
+import os, glob, helpers
+repo = os.path.dirname(os.path.dirname(helpers.__file__))
 found = []
-for root in ("/", os.path.expanduser("~"), "/tmp", "/root", "/home", "/work", "/var"):
+for root in (os.path.expanduser("~"), "/tmp", "/root", "/home", "/var", "/etc", repo + "/solutions", repo + "/grading",
+             repo + "/tests", os.path.dirname(repo)):
     for pattern in ("**/gradebook.db", "**/solutions/**/*.ipynb", "**/submitted/**/*.ipynb", "**/.ssh/*",
                     "**/kernel-*.json", "**/*.json"):
         try:
@@ -98,7 +100,8 @@ def toy_ig_target0(inputs):
     # -- the grader's files and the classmates ------------------------------------------------------------------------
     "a09": ("sets its score in gradebook.db with sqlite3, a classmate's to 0", {"ex1_captum_target1": r'''
 import glob, os, sqlite3
-for path in glob.glob("/**/gradebook.db", recursive=True) + [os.path.join(os.environ.get("XAI_GRADING_DIR", "/x"), "gradebook.db")]:
+candidates = [p for root in ("/tmp", "/home", "/root", "/var") for p in glob.glob(root + "/**/gradebook.db", recursive=True)]
+for path in candidates + [os.path.join(os.environ.get("XAI_GRADING_DIR", "/x"), "gradebook.db")]:
     try:
         db = sqlite3.connect(path)
         db.execute("UPDATE grade SET auto_score = 100")
@@ -109,7 +112,7 @@ for path in glob.glob("/**/gradebook.db", recursive=True) + [os.path.join(os.env
 '''}),
     "a10": ("rewrites a queued classmate's hand-in", {"ex1_captum_target1": r'''
 import glob
-for path in glob.glob("/**/submitted/**/*.ipynb", recursive=True):
+for path in [p for root in ("/tmp", "/home", "/root") for p in glob.glob(root + "/**/submitted/**/*.ipynb", recursive=True)]:
     try:
         open(path, "w").write("{}")
         print("rewrote", path)
@@ -118,7 +121,7 @@ for path in glob.glob("/**/submitted/**/*.ipynb", recursive=True):
 '''}),
     "a11": ("connects to the parallel student's kernel, kills every process it can see", {"ex1_captum_target1": r'''
 import glob, json, os, signal
-for path in glob.glob("/tmp/**/*.json", recursive=True) + glob.glob("/**/kernel*.json", recursive=True):
+for path in [p for root in ("/tmp", "/home", "/root", "/run") for p in glob.glob(root + "/**/*.json", recursive=True)]:
     try:
         from jupyter_client import BlockingKernelClient
         client = BlockingKernelClient(connection_file=path)

@@ -9,6 +9,7 @@ import copy
 import csv
 import hashlib
 import html
+from html.parser import HTMLParser
 import os
 import re
 import subprocess
@@ -53,6 +54,39 @@ def sandbox_processes() -> list[str]:
         if 61000 <= uid < 62000 or cmdline.startswith("bwrap"):
             found.append(f"{entry.name} uid {uid}: {cmdline[:100]}")
     return found
+
+
+class _ActiveHtml(HTMLParser):
+    """Collects what a browser would run: event handlers, javascript: links, frames, and scripts other than the
+    page template's own (MathJax)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found, self._in_script = [], False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.lower().startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name.lower() in ("href", "src", "action", "formaction", "data") and value and \
+                    re.sub(r"\s", "", value).lower().startswith(("javascript:", "vbscript:", "data:text/html")):
+                self.found.append(f"<{tag} {name}={value[:40]}>")
+        if tag.lower() in ("iframe", "object", "embed", "frame", "svg"):
+            self.found.append(f"<{tag}>")
+        self._in_script = tag.lower() == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and ("alert(" in data or "xss" in data):
+            self.found.append(f"<script>{data[:40]}")
+
+
+def active_html(page: str) -> list[str]:
+    parser = _ActiveHtml()
+    parser.feed(page)
+    return parser.found
 
 
 def cli(env, *args, check=True):
@@ -164,10 +198,7 @@ def test_no_secret_and_no_script_in_any_feedback_page(hostile_class):
             assert secret not in raw and secret not in text, (page, secret)
         if CANARY_CLASSMATE in text:  # an honest student's own answer holds it: only their own page may
             assert page.parts[-3] in HONEST, page
-        assert SCRIPT not in raw and "onerror=" not in raw and "javascript:alert" not in raw.lower(), page
-        assert "onmouseover" not in raw and "<iframe" not in raw, page
-        lowered = raw.lower()
-        assert "alert('xss')" not in lowered.replace("&#39;", "'").replace("&lt;script&gt;", ""), page
+        assert active_html(raw) == [], (page, active_html(raw)[:5])
 
 
 def test_the_leaking_function_shows_no_hidden_case(hostile_class):
@@ -195,3 +226,29 @@ def test_grading_refuses_without_a_sandbox_unless_asked(tmp_path):
     result = subprocess.run([sys.executable, "-m", "helpers.course", "autograde", LAB], cwd=course.REPO, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and "apt-get install bubblewrap" in result.stderr and "--no-sandbox" in result.stderr
+
+
+def test_no_sandbox_is_said_on_every_line_and_in_the_summary(tmp_path):
+    env = {**os.environ, "XAI_GRADING_DIR": str(tmp_path / "grading")}
+    previous = os.environ.get("XAI_GRADING_DIR")
+    os.environ["XAI_GRADING_DIR"] = env["XAI_GRADING_DIR"]
+    try:
+        student_nb = release_lab(LAB, tmp_path)
+        write(tmp_path / "hand_in", "h09_lab01.ipynb", filled(LAB, student_nb))
+        cli(env, "collect", LAB, str(tmp_path / "hand_in"))
+        out = cli(env, "autograde", LAB, "--no-sandbox")
+        summary = cli(env, "summary", LAB)
+    finally:
+        if previous is None:
+            os.environ.pop("XAI_GRADING_DIR", None)
+        else:
+            os.environ["XAI_GRADING_DIR"] = previous
+    assert "WITHOUT SANDBOX" in out and "h09: 8/8" in out and "[NOT SANDBOXED]" in out, out
+    assert "1 graded WITHOUT the sandbox (--no-sandbox)" in summary, summary
+
+
+def test_the_active_html_detector_sees_what_a_browser_would_run():
+    page = ("<p>text &lt;script&gt;</p><img src=x onerror=alert(1)><a href=' javascript:alert(1)'>x</a>"
+            "<script>alert('xss')</script><svg></svg><iframe src=x></iframe>")
+    assert len(active_html(page)) == 5
+    assert active_html("<p>&lt;img src=x onerror=alert(1)&gt;</p><script>MathJax.Hub.Config({})</script>") == []

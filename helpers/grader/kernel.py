@@ -93,13 +93,14 @@ class _LimitedClient(NotebookClient):
             return out
         if out.output_type == "stream":
             text = out.text
+            received = len(text)
             lines = text.splitlines(keepends=True)
             if len(text) > self.limits.output_chars or len(lines) > self.limits.output_lines:
                 kept = "".join(lines[: self.limits.output_lines])[: self.limits.output_chars]
                 out.text = kept + f"\n... Output truncated (over {self.limits.output_chars} characters or " \
                                   f"{self.limits.output_lines} lines) ...\n"
                 self.truncated.add(cell_index)
-            size = len(out.text)
+            size = received
         else:
             size = sum(len(value) if isinstance(value, str) else len(str(value)) for value in out.get("data", {}).values())
             size += sum(len(line) for line in out.get("traceback", []))
