@@ -64,6 +64,12 @@ _METHOD_HINTS: dict[str, dict[str, str]] = {
         "mismatch": "Use superpixel features (a feature mask starting at 0), not pixels; check the seed, "
         "the number of samples and the similarity kernel.",
     },
+    "feature_ablation": {
+        "sign": "Feature ablation is F_t(x) - F_t(x with the feature switched off): positive where switching the "
+        "feature off lowers the score.",
+        "mismatch": "Switch off one feature at a time (every element with its label, in every channel, takes the "
+        "baseline), take the raw logit of each sample's target, and give every element the drop of its own feature.",
+    },
 }
 
 # Channel reductions students use, (N, C, H, W) -> (N, H, W).
