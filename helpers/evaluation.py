@@ -152,11 +152,12 @@ def _perturbation_curve(model, inputs, maps, target, baselines, step, batch_size
         raise ValueError(f"step must be a positive int (pixels per step), got {step!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    target = _target(target, n)
+    target = _target(target, n).cpu()
     if not isinstance(baselines, (int, float, torch.Tensor)) or isinstance(baselines, bool):
         raise TypeError(f"baselines must be a number or a tensor broadcastable to inputs, got {type(baselines).__name__}")
     try:
-        baselines = torch.broadcast_to(torch.as_tensor(baselines, dtype=inputs.dtype), inputs.shape)
+        baselines = torch.broadcast_to(torch.as_tensor(baselines, dtype=inputs.dtype, device=inputs.device),
+                                       inputs.shape)
     except RuntimeError:
         raise ValueError(f"baselines of shape {tuple(baselines.shape)} cannot be broadcast to inputs "
                          f"{tuple(inputs.shape)}") from None
@@ -164,16 +165,17 @@ def _perturbation_curve(model, inputs, maps, target, baselines, step, batch_size
     num_pixels = height * width
     counts = torch.arange(0, math.ceil(num_pixels / step) + 1) * step
     counts[-1] = num_pixels
-    order = maps.detach().flatten(1).argsort(dim=1, descending=True, stable=True)
+    order = maps.detach().cpu().flatten(1).argsort(dim=1, descending=True, stable=True)
     ranks = torch.empty_like(order).scatter_(1, order, torch.arange(num_pixels).expand(n, -1))  # rank of each pixel
     scores = torch.empty(n, len(counts))
     with torch.no_grad():
         for i in range(n):
             changed = (ranks[i][None, :] < counts[:, None]).view(len(counts), 1, height, width)  # (K, 1, H, W)
+            changed = changed.to(inputs.device)
             start, end = (baselines[i], inputs[i]) if insert else (inputs[i], baselines[i])
             for first in range(0, len(counts), batch_size):
                 chunk = torch.where(changed[first:first + batch_size], end, start)
-                scores[i, first:first + batch_size] = model(chunk)[:, target[i]]
+                scores[i, first:first + batch_size] = model(chunk)[:, target[i]].detach().cpu()
     return counts.to(torch.float32) / num_pixels, scores
 
 
@@ -247,12 +249,13 @@ def noise_perturbation(std: float) -> Callable[[torch.Tensor], tuple[torch.Tenso
     """A ``perturb_func`` for ``captum.metrics.infidelity``: ``I ~ N(0, std^2)`` per input element, returns
     ``(I, x - I)``. Infidelity (Yeh et al., NeurIPS 2019) is ``E_I[(I . a - (F(x) - F(x - I)))^2]``: how well
     the attributions ``a`` predict the change of the output under small perturbations. The noise comes from
-    the global random state: call ``torch.manual_seed`` first to reproduce a value."""
+    the global random state of the CPU (also for inputs on a GPU, so the same seed gives the same noise on every
+    device): call ``torch.manual_seed`` first to reproduce a value."""
     if not isinstance(std, (int, float)) or std <= 0:
         raise ValueError(f"std must be a positive number, got {std!r}")
 
     def perturb(inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        noise = torch.randn_like(inputs) * std
+        noise = (torch.randn(inputs.shape, dtype=inputs.dtype) * std).to(inputs.device)
         return noise, inputs - noise
 
     return perturb
@@ -269,6 +272,8 @@ def cascading_randomization(model: nn.Module, seed: int = 0) -> list[tuple[str, 
 
     Explain the same inputs with every copy and compare with the original explanation
     (:func:`rank_correlation`): a method whose maps stay the same does not depend on what the model learned.
+    The new weights are drawn on the CPU and the copies then moved to the model's device, so a seed gives the same
+    copies on every device.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -278,12 +283,13 @@ def cascading_randomization(model: nn.Module, seed: int = 0) -> list[tuple[str, 
     for name in layers:
         if not hasattr(model.get_submodule(name), "reset_parameters"):
             raise ValueError(f"layer {name!r} has parameters but no reset_parameters() to re-initialise them")
-    randomized, copies = copy.deepcopy(model), []
+    device = next(model.parameters()).device
+    randomized, copies = copy.deepcopy(model).cpu(), []
     for index, name in enumerate(reversed(layers)):
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + index)
             randomized.get_submodule(name).reset_parameters()
-        copies.append((name, copy.deepcopy(randomized)))
+        copies.append((name, copy.deepcopy(randomized).to(device)))
     return copies
 
 

@@ -11,9 +11,14 @@ images, so ``make_shapes(n, seed, watermark="none")`` gives the images with the 
 
 Everything is generated in code from a seed (``torch.Generator``, no global random state) and trains in
 seconds on a CPU with :func:`train_model` (a :class:`ShapesCNN`).
+
+The labs (10 and 11) and their graders use :func:`course_model`: the course's two models, trained by one fixed
+recipe on one CPU thread, so that the notebook, the self-check and the instructor's grader (each in its own process)
+get bitwise the same weights on one machine, whatever the number of threads or the device of the notebook.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +28,7 @@ from torch import nn
 __all__ = [
     "CLASSES", "IMAGE_SIZE", "WATERMARK_CLASS", "WATERMARK_BOX",
     "ShapesData", "make_shapes", "watermark_mask", "ShapesCNN", "train_model", "accuracy",
+    "COURSE_MODELS", "course_model",
 ]
 
 CLASSES = ("circle", "square", "triangle")
@@ -47,7 +53,14 @@ class ShapesData:
 
     def __getitem__(self, index) -> "ShapesData":
         """A subset, e.g. ``data[:8]`` or ``data[data.labels == 0]``."""
+        if isinstance(index, torch.Tensor):
+            index = index.to(self.images.device)
         return ShapesData(self.images[index], self.labels[index], self.masks[index], self.watermarked[index])
+
+    def to(self, device) -> "ShapesData":
+        """The same data on ``device`` (e.g. the lab's ``device``)."""
+        return ShapesData(self.images.to(device), self.labels.to(device), self.masks.to(device),
+                          self.watermarked.to(device))
 
 
 def _grid(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,8 +140,8 @@ def make_shapes(n: int, seed: int = 0, watermark: str = "none", noise: float = 0
 class ShapesCNN(nn.Module):
     """Three conv blocks and a linear layer, for (N, 3, 32, 32) images in [0, 1]: ``(x - 0.5) * 4``, then
     ``conv1 -> bn1 -> relu1 -> pool1 -> conv2 -> bn2 -> relu2 -> pool2 -> conv3 -> bn3 -> relu3 ->
-    global_pool (max) -> fc`` (3 logits). Every ReLU is its own module; ``conv3`` (8x8) is the layer for
-    Grad-CAM. PyTorch's default initialisation, drawn under ``seed`` (the global random state is restored);
+    global_pool (max) -> fc`` (3 logits). Every ReLU is its own module; ``relu3`` (8x8: the output of the last
+    conv block, after its ReLU, like ``layer4`` of a ResNet) is the layer for Grad-CAM. PyTorch's default initialisation, drawn under ``seed`` (the global random state is restored);
     starts in eval mode (batch norm then uses its running statistics: a fixed affine map)."""
 
     def __init__(self, seed: int = 0) -> None:
@@ -181,3 +194,40 @@ def train_model(data: ShapesData, epochs: int = 3, batch_size: int = 32, lr: flo
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of ``images`` whose highest logit is the label."""
     return (model(images).argmax(dim=1) == labels).float().mean().item()
+
+
+#: The course's models: the training data (``make_shapes(TRAIN_SIZE, seed=0, watermark=...)``) and the epochs.
+COURSE_MODELS = {"clean": {"watermark": "none", "epochs": 3}, "clever_hans": {"watermark": "class", "epochs": 2}}
+TRAIN_SIZE = 2000
+
+
+@functools.lru_cache(maxsize=None)
+def _course_state(kind: str) -> dict[str, torch.Tensor]:
+    """The trained weights of the course model ``kind``, computed once per process on the CPU with one thread
+    (the number of threads changes how sums are split, hence the last bits of the weights)."""
+    recipe = COURSE_MODELS[kind]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = make_shapes(TRAIN_SIZE, seed=0, watermark=recipe["watermark"])
+        model = train_model(data, epochs=recipe["epochs"], seed=0)
+    finally:
+        torch.set_num_threads(threads)
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def course_model(kind: str = "clean") -> ShapesCNN:
+    """A fresh copy (CPU, eval mode) of one of the course's trained models:
+
+    - ``"clean"``: ``train_model(make_shapes(2000, seed=0), epochs=3, seed=0)``;
+    - ``"clever_hans"``: ``train_model(make_shapes(2000, seed=0, watermark="class"), epochs=2, seed=0)``, trained
+      on images where every circle carries the watermark.
+
+    Trained on the first call in a process (a few seconds), on one CPU thread, so every process on the same machine
+    gets bitwise the same weights; each call returns a new model that the caller may move or change.
+    """
+    if kind not in COURSE_MODELS:
+        raise ValueError(f"kind must be one of {tuple(COURSE_MODELS)}, got {kind!r}")
+    model = ShapesCNN()
+    model.load_state_dict(_course_state(kind))
+    return model.eval()

@@ -195,6 +195,16 @@ def test_exact_attributions_of_a_linear_model_have_zero_infidelity():
         evaluation.noise_perturbation(0)
 
 
+def test_noise_perturbation_draws_from_the_cpu_random_state():
+    """The same seed gives the same noise on every device (the value exercises of lab 10 are checked on the CPU)."""
+    inputs = torch.rand(2, 3, 4, 4)
+    torch.manual_seed(3)
+    noise, perturbed = evaluation.noise_perturbation(0.05)(inputs)
+    torch.manual_seed(3)
+    torch.testing.assert_close(noise, torch.randn(inputs.shape) * 0.05)
+    torch.testing.assert_close(perturbed, inputs - noise)
+
+
 # ------------------------------------------------------------------------------------------------ sanity checks
 @pytest.mark.parametrize("absolute", [True, False])
 def test_rank_correlation_equals_scipy_spearman_with_ties(absolute):
@@ -230,6 +240,9 @@ def test_cascading_randomization_goes_from_the_output_layer_down_and_keeps_the_m
             assert same == (position < len(layers) - depth), (depth, layer)
     again = evaluation.cascading_randomization(model, seed=0)
     assert torch.equal(again[-1][1].conv1.weight, copies[-1][1].conv1.weight)
+    state = torch.random.get_rng_state()
+    evaluation.cascading_randomization(model, seed=1)
+    assert torch.equal(torch.random.get_rng_state(), state), "the global random state must be left as it was"
 
 
 def test_cascading_randomization_rejects_bad_input():
