@@ -40,3 +40,22 @@ def test_check_clean_names_what_is_wrong():
     nb.metadata["language_info"] = {"name": "python"}
     problems = "\n".join(check_clean(nb))
     assert "execution metadata" in problems and "execution count" in problems and "language_info lacks" in problems
+
+
+def test_lab_server_reads_a_lab_with_this_pythons_language_info(tmp_path):
+    """`make lab` serves with CourseContentsManager: a lab released under another Python opens unmodified too."""
+    import asyncio
+
+    from helpers.labenv import CourseContentsManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.metadata["kernelspec"] = dict(PYTHON_KERNELSPEC)
+    nb.metadata["language_info"] = {**kernel_language_info(), "version": "3.0.1"}
+    nbformat.write(nb, tmp_path / "lab.ipynb")
+    on_disk = (tmp_path / "lab.ipynb").read_bytes()
+    manager = CourseContentsManager(root_dir=str(tmp_path))
+    model = asyncio.run(manager.get("lab.ipynb"))
+    assert model["content"]["metadata"]["language_info"] == kernel_language_info()
+    assert (tmp_path / "lab.ipynb").read_bytes() == on_disk
+    listing = asyncio.run(manager.get("", content=True))
+    assert [item["name"] for item in listing["content"]] == ["lab.ipynb"]

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 LAB = os.environ.get("XAI_BROWSER_LAB", "02_saliency")
 SCREENSHOTS = Path(os.environ.get("XAI_SCREENSHOT_DIR", REPO / "runs" / "browser"))
 START_TIMEOUT = 300  # s: `make` may have to install first
-RUN_TIMEOUT = 240_000  # ms: the kernel starts and runs the lab up to the first self-check on 2 CPU cores
+RUN_TIMEOUT = 360_000  # ms: the kernel starts and runs the lab up to the first self-check on 2 CPU cores
 
 # User settings of the test's JupyterLab only (a temporary JUPYTERLAB_SETTINGS_DIR): no autosave (the served copy
 # stays as released), every cell in the page (no windowing), no news pop-up.
@@ -329,10 +329,10 @@ def student_day(page, screenshots, notebook_file, released, n_cells, answers, an
     assert len(per_exercise) == exercises, lines
     assert "not answered" not in per_exercise[0] and re.search(r"\[(\S+)/\1\]", per_exercise[0]), per_exercise
     assert any("not answered yet" in line for line in per_exercise[1:]), per_exercise
-    results = progress.locator(".jp-OutputArea-executeResult")
-    assert results.count() == 0, f"show_progress() also displays its return value: {results.all_inner_texts()}"
     progress.scroll_into_view_if_needed()
     progress.screenshot(path=str(screenshots / "3-progress.png"))
+    results = progress.locator(".jp-OutputArea-executeResult")
+    assert results.count() == 0, f"show_progress() also displays its return value: {results.all_inner_texts()}"
     assert notebook_file.read_bytes() == released, "the served copy was saved"
 
 
