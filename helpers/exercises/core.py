@@ -223,10 +223,12 @@ class ValueExercise(Exercise):
         missing = [name for name in self.names if isinstance(values.get(name), records.Missing)]
         if missing:
             unreadable = [n for n in missing if isinstance(values[n], records.Unreadable)]
-            text = (f"{', '.join(unreadable)}: the recorded value could not be read" if unreadable else
-                    f"{', '.join(missing)} not defined when the self-check ran: complete the cell above and run it")
-            return [Result(part.key, part.description, f"{self.title}: {text}.", not_answered=not unreadable)
-                    for part in self.parts]
+            if unreadable:
+                text = f"{self.title}: {', '.join(unreadable)}: the recorded value could not be read."
+            else:
+                text = (f"{self.title} is not answered yet: {', '.join(f'`{n}`' for n in missing)} not defined when "
+                        "the self-check ran. Complete the cell above, run it, then run this one.")
+            return [Result(part.key, part.description, text, not_answered=not unreadable) for part in self.parts]
         results = []
         for part, label, check in self.checks(values):
             try:
@@ -328,13 +330,23 @@ class Lab:
         results = self._evaluate(exercise, namespace, variant)
         _report(exercise, results, variant)
 
-    def show_progress(self, namespace: dict | None = None) -> list[tuple[str, str, float, float]]:
-        """One line per exercise: passed / not answered yet / failing, with points. Re-checks only what changed."""
+    def show_progress(self, namespace: dict | None = None) -> None:
+        """Print one line per exercise: passed / not answered yet / failing, with points (see :meth:`progress`)."""
         namespace = namespace if namespace is not None else sys._getframe(1).f_globals
         if os.environ.get(RECORD_ENV):
             print("Your progress: computed by the grader from your answers.")
-            return []
-        rows, total, earned = [], 0.0, 0.0
+            return
+        rows = self.progress(namespace)
+        for title, status, score, points in rows:
+            print(f"{title} ({points:g} points): {status} [{score:g}/{points:g}]")
+        earned, total = sum(r[2] for r in rows), sum(r[3] for r in rows)
+        print(f"Autograded points: {earned:g}/{total:g}. Written questions are graded by your instructor. The grader "
+              "re-runs your functions on other models and inputs of the same kinds as the self-checks.")
+
+    def progress(self, namespace: dict) -> list[tuple[str, str, float, float]]:
+        """``(exercise title, status, points earned, points)`` per exercise; re-checks only answers that changed
+        since their last self-check."""
+        rows = []
         for exercise in self.exercises:
             try:
                 with redirect_stdout(io.StringIO()):
@@ -351,10 +363,6 @@ class Lab:
                 first = next(r for r in results if r.error)
                 status = f"failing: {first.error.splitlines()[0][:110]}"
             rows.append((exercise.title, status, score, exercise.points))
-            total, earned = total + exercise.points, earned + score
-            print(f"{exercise.title} ({exercise.points:g} points): {status} [{score:g}/{exercise.points:g}]")
-        print(f"Autograded points: {earned:g}/{total:g}. Written questions are graded by your instructor. The grader "
-              "re-runs your functions on other models and inputs of the same kinds as the self-checks.")
         return rows
 
     # -- evaluation --------------------------------------------------------------------------------------------------
