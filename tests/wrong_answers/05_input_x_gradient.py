@@ -1,109 +1,156 @@
-"""Wrong answers for lab 5 (Input x Gradient); see tests/wrong_answers/__init__.py for the format."""
+"""Wrong answers for lab 5 (Input x Gradient and saturation); see tests/wrong_answers/__init__.py for the format."""
 
-_IXG_HEADER = '''def input_x_gradient(model, inputs, target):
-    """inputs * dF_target(x)/dx for a batch. Captum: InputXGradient(model).attribute(inputs, target=target)."""
+_PATH_HEADER = '''def path_gradients(model, inputs, target, alphas, baselines=0):
+    """dF_target/dx at x' + alpha (x - x') for each alpha: shape (len(alphas), *inputs.shape)."""
 '''
-_IG_HEADER = '''def ig_one_step(model, inputs, target, baselines=0):
-    """(inputs - baselines) * dF_target/dx at the inputs: IG with one right Riemann step."""
+
+_COFFEE = '''coffee = lab_model.load_input("coffee").to(device)
+coffee_target = int(model(coffee).argmax())
+'''
+_IXG_GAP = '''coffee_ixg = InputXGradient(model).attribute(coffee, target=coffee_target).detach()
+with torch.no_grad():
+    coffee_change = model(coffee)[0, coffee_target] - model(torch.zeros_like(coffee))[0, coffee_target]
+coffee_ixg_gap = float(coffee_ixg.sum() - coffee_change)
+'''
+_IG = '''coffee_ig, coffee_delta = IntegratedGradients(model).attribute(coffee, target=coffee_target, n_steps=16,
+                                                               internal_batch_size=8, return_convergence_delta=True)
 '''
 
 WRONG_ANSWERS = [
-    # ------------------------------------------------------------------ exercise 1: from-scratch Input x Gradient
+    # ------------------------------------------------------------------ exercise 1: from-scratch path gradients
     {
-        "cell": "ex1_input_x_gradient",
+        "cell": "ex1_path_gradients",
         "test": "ex1_tests",
-        "mistake": "returns the gradient without multiplying by the input",
-        "diagnosis": "multiply it by the input",
-        "source": _IXG_HEADER + '''    inputs = inputs.detach().requires_grad_(True)
-    logits = model(inputs)[torch.arange(len(inputs)), target]
-    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
-    return gradient
+        "mistake": "ignores the baselines: always the path from 0 (right for the default baseline only)",
+        "diagnosis": "baselines are ignored",
+        "parts": ["baselines"],
+        "source": _PATH_HEADER + '''    rows = torch.arange(len(inputs))
+    gradients = []
+    for alpha in alphas:
+        points = (float(alpha) * inputs.detach()).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(model(points)[rows, target].sum(), points)
+        gradients.append(gradient)
+    return torch.stack(gradients)
 ''',
     },
     {
-        "cell": "ex1_input_x_gradient",
+        "cell": "ex1_path_gradients",
         "test": "ex1_tests",
-        "mistake": "multiplies by the pixel values in [0, 1] instead of the model's normalised input",
-        "diagnosis": "pixel values in [0, 1]",
-        "source": _IXG_HEADER + '''    inputs = inputs.detach().requires_grad_(True)
-    logits = model(inputs)[torch.arange(len(inputs)), target]
-    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
-    return lab_model.denormalize(inputs) * gradient
+        "mistake": "differentiates with respect to the inputs instead of the path point (a factor alpha)",
+        "diagnosis": "alpha times the expected gradients",
+        "source": _PATH_HEADER + '''    rows = torch.arange(len(inputs))
+    gradients = []
+    for alpha in alphas:
+        x = inputs.detach().clone().requires_grad_(True)
+        points = baselines + float(alpha) * (x - baselines)
+        (gradient,) = torch.autograd.grad(model(points)[rows, target].sum(), x)
+        gradients.append(gradient)
+    return torch.stack(gradients)
 ''',
     },
     {
-        "cell": "ex1_input_x_gradient",
+        "cell": "ex1_path_gradients",
         "test": "ex1_tests",
-        "mistake": "calls Captum's InputXGradient instead of implementing the method",
-        "diagnosis": "implement the method yourself",
-        "source": _IXG_HEADER + '''    return InputXGradient(model).attribute(inputs, target=target)
+        "mistake": "works for an int target only: outputs[:, target] sums every listed class for every sample",
+        "diagnosis": "sum of the logits of all the listed targets",
+        "parts": ["per_sample"],
+        "source": _PATH_HEADER + '''    gradients = []
+    for alpha in alphas:
+        points = (baselines + float(alpha) * (inputs.detach() - baselines)).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(model(points)[:, target].sum(), points)
+        gradients.append(gradient)
+    return torch.stack(gradients)
 ''',
     },
-    # ------------------------------------------------------------------ exercise 2: Captum on the coffee photo
     {
-        "cell": "ex2_captum_coffee",
+        "cell": "ex1_path_gradients",
+        "test": "ex1_tests",
+        "mistake": "the gradient at the input for every alpha (the path points are never used)",
+        "diagnosis": "gradient at the inputs for every alpha",
+        "source": _PATH_HEADER + '''    x = inputs.detach().clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(model(x)[torch.arange(len(x)), target].sum(), x)
+    return torch.stack([gradient for alpha in alphas])
+''',
+    },
+    {
+        "cell": "ex1_path_gradients",
+        "test": "ex1_tests",
+        "mistake": "returns IG's terms: the gradients multiplied by (inputs - baselines)",
+        "diagnosis": "times (inputs - baselines)",
+        "source": _PATH_HEADER + '''    rows = torch.arange(len(inputs))
+    gradients = []
+    for alpha in alphas:
+        points = (baselines + float(alpha) * (inputs.detach() - baselines)).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(model(points)[rows, target].sum(), points)
+        gradients.append(gradient * (inputs.detach() - baselines))
+    return torch.stack(gradients)
+''',
+    },
+    {
+        "cell": "ex1_path_gradients",
+        "test": "ex1_tests",
+        "mistake": "the path the wrong way round: from the inputs (alpha = 0) to the baselines (alpha = 1)",
+        "diagnosis": "from the inputs to the baselines",
+        "source": _PATH_HEADER + '''    rows = torch.arange(len(inputs))
+    gradients = []
+    for alpha in alphas:
+        points = (inputs.detach() + float(alpha) * (baselines - inputs.detach())).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(model(points)[rows, target].sum(), points)
+        gradients.append(gradient)
+    return torch.stack(gradients)
+''',
+    },
+    # ------------------------------------------------------------------ exercise 2: completeness with Captum
+    {
+        "cell": "ex2_completeness",
         "test": "ex2_tests",
-        "mistake": "wrong target: reuses the cat's class from the demo",
+        "mistake": "Captum's default n_steps=50 instead of 16",
+        "diagnosis": "n_steps",
+        "parts": ["ig", "delta"],
+        "source": _COFFEE + _IXG_GAP + '''coffee_ig, coffee_delta = IntegratedGradients(model).attribute(coffee, target=coffee_target, internal_batch_size=10,
+                                                               return_convergence_delta=True)
+''',
+    },
+    {
+        "cell": "ex2_completeness",
+        "test": "ex2_tests",
+        "mistake": "the gap of Input x Gradient with the sign flipped: (F(x) - F(0)) - sum",
+        "diagnosis": "sign is flipped",
+        "parts": ["ixg_gap"],
+        "source": _COFFEE + '''coffee_ixg = InputXGradient(model).attribute(coffee, target=coffee_target).detach()
+with torch.no_grad():
+    coffee_change = model(coffee)[0, coffee_target] - model(torch.zeros_like(coffee))[0, coffee_target]
+coffee_ixg_gap = float(coffee_change - coffee_ixg.sum())
+''' + _IG,
+    },
+    {
+        "cell": "ex2_completeness",
+        "test": "ex2_tests",
+        "mistake": "reuses the cat's predicted class for the coffee photo",
         "diagnosis": "cat's class",
-        "source": '''coffee = lab_model.load_input("coffee")
-coffee_target = int(model(coffee).argmax())
-coffee_attributions = InputXGradient(model).attribute(coffee, target=target)
-''',
+        "source": '''coffee = lab_model.load_input("coffee").to(device)
+coffee_target = predicted
+''' + _IXG_GAP + _IG,
     },
     {
-        "cell": "ex2_captum_coffee",
+        "cell": "ex2_completeness",
         "test": "ex2_tests",
-        "mistake": "attributes the softmax probability instead of the raw logit",
-        "diagnosis": "softmax",
-        "source": '''coffee = lab_model.load_input("coffee")
-coffee_target = int(model(coffee).argmax())
-probabilities = torch.nn.Sequential(model, torch.nn.Softmax(dim=1))
-coffee_attributions = InputXGradient(probabilities).attribute(coffee, target=coffee_target)
-''',
+        "mistake": "compares with F(x) only, forgetting F(0) of the zero baseline",
+        "diagnosis": "subtract F_t(0) too",
+        "parts": ["ixg_gap"],
+        "source": _COFFEE + '''coffee_ixg = InputXGradient(model).attribute(coffee, target=coffee_target).detach()
+with torch.no_grad():
+    coffee_ixg_gap = float(coffee_ixg.sum() - model(coffee)[0, coffee_target])
+''' + _IG,
     },
     {
-        "cell": "ex2_captum_coffee",
+        "cell": "ex2_completeness",
         "test": "ex2_tests",
-        "mistake": "signed Saliency (the gradient alone) instead of Input x Gradient",
-        "diagnosis": "multiply it by the input",
-        "source": '''from captum.attr import Saliency
-coffee = lab_model.load_input("coffee")
-coffee_target = int(model(coffee).argmax())
-coffee_attributions = Saliency(model).attribute(coffee, target=coffee_target, abs=False)
-''',
-    },
-    # ------------------------------------------------------------------ exercise 3: IG with one step
-    {
-        "cell": "ex3_ig_one_step",
-        "test": "ex3_tests",
-        "mistake": "IG without (x - baseline): multiplies by the input, the baseline is ignored",
-        "diagnosis": "baseline is ignored",
-        "source": _IG_HEADER + '''    inputs = inputs.detach().requires_grad_(True)
-    logits = model(inputs)[torch.arange(len(inputs)), target]
-    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
-    return inputs.detach() * gradient
-''',
-    },
-    {
-        "cell": "ex3_ig_one_step",
-        "test": "ex3_tests",
-        "mistake": "evaluates the gradient at the baseline (alpha = 0) instead of the input",
-        "diagnosis": "left Riemann",
-        "source": _IG_HEADER + '''    start = (torch.zeros_like(inputs) + baselines).requires_grad_(True)
-    logits = model(start)[torch.arange(len(inputs)), target]
-    (gradient,) = torch.autograd.grad(logits.sum(), start)
-    return (inputs - baselines) * gradient
-''',
-    },
-    {
-        "cell": "ex3_ig_one_step",
-        "test": "ex3_tests",
-        "mistake": "evaluates the gradient at the midpoint of the path",
-        "diagnosis": "midpoint",
-        "source": _IG_HEADER + '''    middle = ((inputs + baselines) / 2).detach().requires_grad_(True)
-    logits = model(middle)[torch.arange(len(inputs)), target]
-    (gradient,) = torch.autograd.grad(logits.sum(), middle)
-    return (inputs - baselines) * gradient
+        "mistake": "right Riemann sum (as in the demo table) instead of Captum's default Gauss-Legendre",
+        "diagnosis": "riemann_right",
+        "parts": ["ig", "delta"],
+        "source": _COFFEE + _IXG_GAP + '''coffee_ig, coffee_delta = IntegratedGradients(model).attribute(coffee, target=coffee_target, n_steps=16,
+                                                               method="riemann_right", return_convergence_delta=True)
 ''',
     },
 ]
