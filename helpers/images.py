@@ -47,7 +47,7 @@ def data_path(filename: str) -> Path:
         raise FileNotFoundError(
             f"course data file {filename!r} not found in {folder}. The helpers package ships its data/ folder: "
             "reinstall the course (pip install ...) or set the environment variable XAI_COURSE_DATA to a folder "
-            "holding cat.jpg, coffee.jpg and imagenet_class_index.json."
+            "holding cat.jpg, coffee.jpg, cat_and_coffee.jpg and imagenet_class_index.json."
         )
     return path
 
