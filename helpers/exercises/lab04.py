@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from helpers.checks import check_attribution
-from helpers.exercises import context
+from helpers.exercises import context, records
 from helpers.exercises.core import Case, FunctionExercise, Lab, Part, ValueExercise, variant_generator
 from helpers.models import SmallCNN
 
@@ -267,8 +267,9 @@ class LayerGradCamAndUpsampling(ValueExercise):
         def layer():
             name = values["layer_name"]
             if not isinstance(name, str):
+                kind = name.type_name if isinstance(name, records.Other) else type(name).__name__
                 raise AssertionError(f"layer_name should be a string, the name of a module as model.named_modules() "
-                                     f"gives it, got {type(name).__name__}: {name!r:.60}.")
+                                     f"gives it (not the module itself), got a {kind}.")
             if name not in modules:
                 close = difflib.get_close_matches(name, [n for n in modules if n], n=3, cutoff=0.5)
                 hint = f" Names close to it: {', '.join(repr(n) for n in close)}." if close else ""
