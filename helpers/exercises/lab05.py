@@ -138,6 +138,11 @@ class PathGradients(FunctionExercise):
                                                                       abs=False) for a in alphas])
 
         expected = along(model, inputs, baselines, target)
+        if isinstance(result, (list, tuple)) and len(result) == len(alphas) and len(alphas) > 1 \
+                and all(isinstance(item, torch.Tensor) for item in result):
+            raise AssertionError(f"{case.label}: you returned a {type(result).__name__} of {len(result)} tensors, one "
+                                 "per alpha: stack them into one tensor of shape (len(alphas), N, ...) with "
+                                 "torch.stack(gradients).")
         if isinstance(result, torch.Tensor) and result.dim() == expected.dim() and len(alphas) != len(inputs) \
                 and tuple(result.shape) == (len(inputs), len(alphas), *inputs.shape[1:]):
             raise AssertionError(f"{case.label}: your tensor has shape {tuple(result.shape)}, one row of alphas per "
