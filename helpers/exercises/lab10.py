@@ -311,47 +311,50 @@ def _images8() -> tuple[torch.Tensor, torch.Tensor]:
     return test.images[:8], test.labels[:8]
 
 
-@functools.lru_cache(maxsize=None)
-def _infidelity_references() -> dict[str, torch.Tensor]:
-    """Every value the infidelity and sensitivity checks compare with (computed once per process)."""
-    from captum.attr import IntegratedGradients, Saliency
-    from captum.metrics import infidelity, sensitivity_max
+class _InfidelitySetting:
+    """The model, images and explainers of exercise 4, built once per process; each value computed when first asked
+    for (the alternatives, which only a wrong answer needs, cost more than the references)."""
 
-    from helpers import evaluation
+    def __init__(self):
+        from captum.attr import IntegratedGradients, Saliency
 
-    model = shapes.course_model("clean")
-    images, labels = _images8()
-    ig = IntegratedGradients(model)
-    ig_attributions = ig.attribute(images, target=labels, n_steps=32)
-    saliency = Saliency(model).attribute(images, target=labels, abs=False)
+        self.model = shapes.course_model("clean")
+        self.images, self.labels = _images8()
+        self.ig = IntegratedGradients(self.model)
+        self.ig_attributions = self.ig.attribute(self.images, target=self.labels, n_steps=32)
+        self.saliency = Saliency(self.model).attribute(self.images, target=self.labels, abs=False)
+        self.values: dict[str, torch.Tensor] = {}
 
-    def infid(attributions, forward=model, target=labels, std=0.05, n_perturb_samples=20, **kwargs):
-        torch.manual_seed(0)
-        return infidelity(forward, evaluation.noise_perturbation(std), images, attributions, target=target,
-                          n_perturb_samples=n_perturb_samples, **kwargs).detach()
+    def infidelity(self, key, attributions=None, forward=None, target=None, std=0.05, n_perturb_samples=20, **kwargs):
+        key = f"infidelity: {key}"
+        if key not in self.values:
+            from captum.metrics import infidelity
 
-    def sensitivity(explain=ig.attribute, seed=True, **kwargs):
-        if seed:
+            from helpers import evaluation
+
             torch.manual_seed(0)
-        options = {"target": labels, "n_steps": 32, **kwargs}
-        return sensitivity_max(explain, images, **{k: v for k, v in options.items() if v is not None}).detach()
+            self.values[key] = infidelity(
+                forward or self.model, evaluation.noise_perturbation(std), self.images,
+                self.ig_attributions if attributions is None else attributions,
+                target=self.labels if target is None else target, n_perturb_samples=n_perturb_samples,
+                **kwargs).detach()
+        return self.values[key]
 
-    probability = torch.nn.Sequential(model, torch.nn.Softmax(dim=1))
-    return {
-        "infidelity": infid(ig_attributions),
-        "infidelity saliency": infid(saliency),
-        "infidelity target 0": infid(ig_attributions, target=0),
-        "infidelity normalize": infid(ig_attributions, normalize=True),
-        "infidelity softmax": infid(ig_attributions, forward=probability),
-        "infidelity 10 samples": infid(ig_attributions, n_perturb_samples=10),
-        "infidelity std 0.1": infid(ig_attributions, std=0.1),
-        "sensitivity": sensitivity(),
-        "sensitivity saliency": sensitivity(lambda x, target: Saliency(model).attribute(x, target=target, abs=False),
-                                            n_steps=None),
-        "sensitivity 50 steps": sensitivity(n_steps=50),
-        "sensitivity 20 samples": sensitivity(n_perturb_samples=20),
-        "sensitivity target 0": sensitivity(target=0),
-    }
+    def sensitivity(self, key, explain=None, **kwargs):
+        key = f"sensitivity: {key}"
+        if key not in self.values:
+            from captum.metrics import sensitivity_max
+
+            torch.manual_seed(0)
+            options = {"target": self.labels, "n_steps": 32, **kwargs}
+            self.values[key] = sensitivity_max(explain or self.ig.attribute, self.images,
+                                               **{k: v for k, v in options.items() if v is not None}).detach()
+        return self.values[key]
+
+
+@functools.lru_cache(maxsize=None)
+def _infidelity_setting() -> _InfidelitySetting:
+    return _InfidelitySetting()
 
 
 class InfidelitySensitivity(ValueExercise):
@@ -361,35 +364,47 @@ class InfidelitySensitivity(ValueExercise):
              Part("sensitivity", 1, "the sensitivity-max of IG"))
 
     def checks(self, values):
-        reference = _infidelity_references()
+        setting = _infidelity_setting()
+
+        def infidelity_alternatives():
+            from captum.attr import Saliency
+
+            probability = torch.nn.Sequential(setting.model, torch.nn.Softmax(dim=1))
+            return {
+                "the infidelity of the Saliency (gradient) attributions instead of IG":
+                    setting.infidelity("saliency", attributions=setting.saliency),
+                "the infidelity of the absolute gradient (Saliency's default abs=True) instead of IG":
+                    setting.infidelity("absolute saliency", attributions=Saliency(setting.model).attribute(
+                        setting.images, target=setting.labels)),
+                "the infidelity for class 0 instead of the true classes labels8":
+                    setting.infidelity("target 0", target=0),
+                "the normalized infidelity (normalize=True); use the default": setting.infidelity("normalize", normalize=True),
+                "the infidelity of the softmax probabilities instead of the raw scores (model)":
+                    setting.infidelity("softmax", forward=probability),
+                "the infidelity with 10 perturbations (the default) instead of n_perturb_samples=20":
+                    setting.infidelity("10 samples", n_perturb_samples=10),
+                "the infidelity with noise of standard deviation 0.1 instead of 0.05": setting.infidelity("std", std=0.1)}
+
+        def sensitivity_alternatives():
+            from captum.attr import Saliency
+
+            return {
+                "the sensitivity of Saliency (the gradient) instead of IG": setting.sensitivity(
+                    "saliency", lambda x, target: Saliency(setting.model).attribute(x, target=target, abs=False),
+                    n_steps=None),
+                "the sensitivity of IG with 50 steps (the default) instead of n_steps=32":
+                    setting.sensitivity("50 steps", n_steps=50),
+                "the sensitivity with 20 perturbations instead of 10 (the default)":
+                    setting.sensitivity("20 samples", n_perturb_samples=20),
+                "the sensitivity for class 0 instead of the true classes labels8": setting.sensitivity("target 0", target=0)}
 
         def infidelity_ig():
-            check_attribution(values["infidelity_ig"], reference["infidelity"], name="infidelity_ig", rtol=1e-3,
-                              alternatives={
-                                  "the infidelity of the Saliency (gradient) attributions instead of IG":
-                                      reference["infidelity saliency"],
-                                  "the infidelity for class 0 instead of the true classes labels8":
-                                      reference["infidelity target 0"],
-                                  "the normalized infidelity (normalize=True); use the default":
-                                      reference["infidelity normalize"],
-                                  "the infidelity of the softmax probabilities instead of the raw scores (model)":
-                                      reference["infidelity softmax"],
-                                  "the infidelity with 10 perturbations (the default) instead of n_perturb_samples=20":
-                                      reference["infidelity 10 samples"],
-                                  "the infidelity with noise of standard deviation 0.1 instead of 0.05":
-                                      reference["infidelity std 0.1"]})
+            check_with_alternatives(values["infidelity_ig"], setting.infidelity("reference"), "infidelity_ig",
+                                    infidelity_alternatives, rtol=1e-3)
 
         def sensitivity_ig():
-            check_attribution(values["sensitivity_ig"], reference["sensitivity"], name="sensitivity_ig", rtol=1e-3,
-                              alternatives={
-                                  "the sensitivity of Saliency (the gradient) instead of IG":
-                                      reference["sensitivity saliency"],
-                                  "the sensitivity of IG with 50 steps (the default) instead of n_steps=32":
-                                      reference["sensitivity 50 steps"],
-                                  "the sensitivity with 20 perturbations instead of 10 (the default)":
-                                      reference["sensitivity 20 samples"],
-                                  "the sensitivity for class 0 instead of the true classes labels8":
-                                      reference["sensitivity target 0"]})
+            check_with_alternatives(values["sensitivity_ig"], setting.sensitivity("reference"), "sensitivity_ig",
+                                    sensitivity_alternatives, rtol=1e-3)
 
         yield "infidelity", "infidelity_ig", infidelity_ig
         yield "sensitivity", "sensitivity_ig", sensitivity_ig
