@@ -28,7 +28,7 @@ from torch import nn
 __all__ = [
     "CLASSES", "IMAGE_SIZE", "WATERMARK_CLASS", "WATERMARK_BOX",
     "ShapesData", "make_shapes", "watermark_mask", "ShapesCNN", "train_model", "accuracy",
-    "COURSE_MODELS", "course_model",
+    "COURSE_MODELS", "course_model", "CONCEPTS", "concept_images", "random_images",
 ]
 
 CLASSES = ("circle", "square", "triangle")
@@ -231,3 +231,60 @@ def course_model(kind: str = "clean") -> ShapesCNN:
     model = ShapesCNN()
     model.load_state_dict(_course_state(kind))
     return model.eval()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Concept images (lab 13, TCAV): the same generator, with one property added to every image.
+
+#: The concepts of :func:`concept_images`.
+CONCEPTS = ("stripes", "dots", "red", "watermark")
+_CONCEPT_SALT = 7919  # the pattern of concept images comes from a generator of its own, seeded with seed + this
+
+
+def _pattern(concept: str, n: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, 32, 32) bool: stripes (random orientation, period 3 to 6 pixels, random phase) or a grid of dots
+    (spacing 4 to 6 pixels, radius 0.8 to 1.4 pixels, random offset)."""
+    y, x = _grid(n)
+    if concept == "stripes":
+        angle, period, phase = torch.rand(3, n, 1, 1, generator=generator)
+        direction = x * torch.cos(torch.pi * angle) + y * torch.sin(torch.pi * angle)
+        return torch.sin(2 * torch.pi * (direction / (3 + 3 * period) + phase)) > 0
+    spacing = 4 + 2 * torch.rand(n, 1, 1, generator=generator)
+    radius = 0.8 + 0.6 * torch.rand(n, 1, 1, generator=generator)
+    offset_y, offset_x = spacing * torch.rand(2, n, 1, 1, generator=generator)
+    dy = torch.remainder(y - offset_y, spacing) - spacing / 2
+    dx = torch.remainder(x - offset_x, spacing) - spacing / 2
+    return dy**2 + dx**2 <= radius**2
+
+
+def random_images(n: int, seed: int = 0) -> torch.Tensor:
+    """``make_shapes(n, seed).images``: the images of the data set's own generator (the "random" examples of TCAV:
+    random classes, shapes, colours and backgrounds, no watermark)."""
+    return make_shapes(n, seed=seed).images
+
+
+def concept_images(concept: str, n: int, seed: int = 0) -> torch.Tensor:
+    """(n, 3, 32, 32) images in [0, 1] showing ``concept`` (one of :data:`CONCEPTS`): the images of
+    ``random_images(n, seed)`` with one property added, so that a concept set and a random set differ in that
+    property (and in the random draw) only:
+
+    - ``"stripes"``: the object is striped (its colour inverted, ``1 - colour``, on stripes of random orientation
+      and period);
+    - ``"dots"``: the object is dotted (its colour inverted on a grid of small dots);
+    - ``"red"``: the object is red (0.85, 0.1, 0.1) plus the data set's noise;
+    - ``"watermark"``: every image carries the Clever Hans watermark (``make_shapes(n, seed, watermark="all")``).
+
+    Deterministic from ``seed``; the backgrounds are untouched (except under the watermark).
+    """
+    if concept not in CONCEPTS:
+        raise ValueError(f"concept must be one of {CONCEPTS}, got {concept!r}")
+    if concept == "watermark":
+        return make_shapes(n, seed=seed, watermark="all").images
+    data = make_shapes(n, seed=seed)
+    generator = torch.Generator().manual_seed(seed + _CONCEPT_SALT)
+    objects = data.masks.expand(-1, 3, -1, -1)
+    if concept == "red":
+        red = torch.tensor([0.85, 0.1, 0.1]).view(1, 3, 1, 1) + 0.06 * torch.randn(data.images.shape, generator=generator)
+        return torch.where(objects, red.clamp(0, 1), data.images)
+    on = _pattern(concept, n, generator).unsqueeze(1) & objects
+    return torch.where(on, 1 - data.images, data.images)

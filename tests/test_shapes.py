@@ -136,3 +136,46 @@ def test_shapes_data_moves_to_a_device_and_indexes_with_a_mask():
     data = shapes.make_shapes(6, seed=2).to("cpu")
     subset = data[data.labels == 1]
     assert len(subset) == 2 and subset.images.shape == (2, 3, 32, 32)
+
+
+# ---------------------------------------------------------------- concept images (lab 13)
+@pytest.mark.parametrize("concept", shapes.CONCEPTS)
+def test_concept_images_add_one_property_to_the_random_images_of_the_same_seed(concept):
+    images, again = shapes.concept_images(concept, 12, seed=3), shapes.concept_images(concept, 12, seed=3)
+    plain, data = shapes.random_images(12, seed=3), shapes.make_shapes(12, seed=3)
+    assert images.shape == (12, 3, 32, 32) and images.dtype == torch.float32
+    assert 0 <= images.min() and images.max() <= 1
+    assert torch.equal(images, again) and torch.equal(plain, data.images)
+    assert not torch.equal(images, shapes.concept_images(concept, 12, seed=4))
+    changed = (images != plain).any(dim=1)  # (12, 32, 32)
+    if concept == "watermark":
+        assert torch.equal(changed.any(dim=0), shapes.watermark_mask()[0, 0] & changed.any(dim=0))
+        assert changed[:, shapes.WATERMARK_BOX[0], shapes.WATERMARK_BOX[1]].float().mean() > 0.9
+        return
+    objects = data.masks[:, 0]
+    assert not (changed & ~objects).any(), "only the object changes"
+    share = (changed & objects).sum(dim=(1, 2)) / objects.sum(dim=(1, 2))
+    if concept == "red":
+        inside = images.permute(0, 2, 3, 1)[objects]  # (pixels, 3)
+        assert (inside[:, 0] > 0.6).float().mean() > 0.95 and (inside[:, 1:] < 0.35).float().mean() > 0.95
+        assert share.min() > 0.9
+    else:  # the pattern covers part of every object: stripes about half, dots less
+        assert ((share > 0.05) & (share < 0.8)).all(), share
+        assert torch.allclose(images[changed.unsqueeze(1).expand_as(images)],
+                              1 - plain[changed.unsqueeze(1).expand_as(images)])
+
+
+def test_stripes_cover_more_of_the_objects_than_dots():
+    objects = shapes.make_shapes(40, seed=8).masks[:, 0]
+    plain = shapes.random_images(40, seed=8)
+
+    def share(concept):
+        changed = (shapes.concept_images(concept, 40, seed=8) != plain).any(dim=1)
+        return ((changed & objects).sum() / objects.sum()).item()
+
+    assert 0.35 < share("stripes") < 0.65 and 0.05 < share("dots") < 0.35
+
+
+def test_unknown_concept_is_refused():
+    with pytest.raises(ValueError, match="concept must be one of"):
+        shapes.concept_images("zigzag", 4)
