@@ -49,6 +49,11 @@ __all__ = [
     "layer_conductance",
     "neuron_gradient",
     "neuron_integrated_gradients",
+    "cav_classifier",
+    "cav",
+    "layer_gradient",
+    "directional_derivatives",
+    "tcav_scores",
 ]
 
 Target = Union[None, int, Sequence[int], torch.Tensor]
@@ -896,3 +901,106 @@ def neuron_integrated_gradients(
     neuron = lambda x: _select_neuron(_layer_output(model, layer, x)[1], neuron_selector)  # noqa: E731
     return _integrate(lambda points, k: _gradient(neuron, points), inputs,
                       _format_baselines(baselines, inputs), n_steps, method, internal_batch_size)
+
+
+# --------------------------------------------------------------------------------------------------
+# Concepts (TCAV)
+# --------------------------------------------------------------------------------------------------
+def _flat_activations(activations: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(activations, torch.Tensor) or not activations.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of activations (N, ...), got "
+                        f"{type(activations).__name__ if not isinstance(activations, torch.Tensor) else activations.dtype}")
+    if activations.dim() < 2 or len(activations) == 0:
+        raise ValueError(f"{name} must have a batch dimension and at least one example, got shape "
+                         f"{tuple(activations.shape)}")
+    return activations.detach().reshape(len(activations), -1)
+
+
+def cav_classifier(concept_activations: torch.Tensor, random_activations: torch.Tensor, steps: int = 100,
+                   lr: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(w, b)`` of the course's concept classifier (see :func:`cav`), in float64: an activation ``a`` (flattened)
+    is classified as the concept when ``a . w + b > 0``."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    concept = _flat_activations(concept_activations, "concept_activations")
+    random = _flat_activations(random_activations, "random_activations")
+    if concept.shape[1] != random.shape[1]:
+        raise ValueError(f"concept and random activations must have the same number of features, got "
+                         f"{concept.shape[1]} and {random.shape[1]}")
+    x = torch.cat([concept, random]).double()
+    y = torch.cat([torch.ones(len(concept)), torch.zeros(len(random))]).to(x)
+    w, b = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device), torch.zeros((), dtype=x.dtype, device=x.device)
+    for _ in range(steps):
+        error = torch.sigmoid(x @ w + b) - y  # d(mean binary cross-entropy)/d(logit), times n
+        w = w - lr * (x.T @ error) / len(x)
+        b = b - lr * error.mean()
+    return w, b
+
+
+def cav(concept_activations: torch.Tensor, random_activations: torch.Tensor, steps: int = 100,
+        lr: float = 0.01) -> torch.Tensor:
+    """The concept activation vector (CAV): the unit normal of a linear classifier's decision boundary between the
+    activations of concept examples and of random examples, pointing towards the concept.
+
+    The course's classifier (deterministic): logistic regression on the flattened activations (``(N, ...)`` ->
+    ``(N, D)``), label 1 for the concept and 0 for the random examples, weights ``w`` and bias ``b`` starting at 0,
+    ``steps`` full-batch gradient-descent steps of size ``lr`` on the mean binary cross-entropy of all examples:
+    ``w -= lr * X^T (sigmoid(X w + b) - y) / n``, ``b -= lr * mean(sigmoid(X w + b) - y)``. Returns ``w / |w|``,
+    shape ``(D,)``, in the activations' dtype.
+
+    Captum: ``TCAV(..., classifier=helpers.concepts.CAVClassifier(steps, lr))`` trains this classifier; its
+    default classifier (scikit-learn's ``SGDClassifier``, a linear SVM trained on a random 67% split) gives
+    another, random, normal.
+    """
+    w, _ = cav_classifier(concept_activations, random_activations, steps, lr)
+    norm = w.norm()
+    direction = w / norm if norm > 0 else w
+    return direction.to(concept_activations.dtype)
+
+
+def layer_gradient(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: Target = None) -> torch.Tensor:
+    """``dF_t/dA``: the gradient of the target's raw logit with respect to ``layer``'s output ``A``, shape of ``A``.
+    Captum: ``LayerGradientXActivation(model, layer, multiply_by_inputs=False).attribute(inputs, target)`` (what
+    ``TCAV`` uses by default).
+    """
+    _check_model_and_inputs(model, inputs)
+    _check_layer(model, layer)
+    target = _format_target(target, len(inputs), inputs.device)
+    saved = {}
+
+    def hook(module, args, output):  # keep A in the graph; hand a copy on (in-place ops downstream)
+        output = _single_tensor(output, module)
+        saved["A"] = output if output.requires_grad else output.requires_grad_()
+        return output.clone()
+
+    with _hooks([layer.register_forward_hook(hook)]), torch.enable_grad():
+        scores = _select_target(model(inputs.detach()), target)
+        (grads,) = torch.autograd.grad(scores.sum(), saved["A"])
+    return grads
+
+
+def directional_derivatives(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: Target,
+                            cav: torch.Tensor) -> torch.Tensor:
+    """The conceptual sensitivity of Kim et al.: ``S(x) = dF_t/dA(x) . v``, the directional derivative of the
+    target's raw logit along the CAV ``v`` (shape ``(D,)``, over ``layer``'s flattened output) at every input:
+    shape ``(N,)``. Positive: moving the activations towards the concept raises the logit.
+    Captum's ``TCAV`` computes it inside ``interpret`` (the layer gradient times its CAVs).
+    """
+    grads = layer_gradient(model, layer, inputs, target).reshape(len(inputs), -1)
+    if not isinstance(cav, torch.Tensor) or cav.numel() != grads.shape[1]:
+        raise ValueError(f"cav must be a tensor of {grads.shape[1]} values (the layer's flattened output), got "
+                         f"{tuple(cav.shape) if isinstance(cav, torch.Tensor) else type(cav).__name__}")
+    return grads @ cav.reshape(-1).to(grads)
+
+
+def tcav_scores(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: Target,
+                cav: torch.Tensor) -> tuple[float, float]:
+    """``(sign_count, magnitude)`` of the concept whose CAV is ``cav``, as Captum 0.9's ``TCAV.interpret`` computes
+    them from the directional derivatives ``S`` (:func:`directional_derivatives`): the TCAV score of Kim et al.,
+    the fraction of inputs with ``S > 0``, and ``mean(S)`` (Captum's "magnitude"; its docstring describes another
+    formula, ``sum(S * (S > 0)) / sum(|S|)``, which its code does not compute).
+    """
+    sensitivities = directional_derivatives(model, layer, inputs, target, cav)
+    return float((sensitivities > 0).float().mean()), float(sensitivities.mean())

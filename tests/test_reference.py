@@ -450,3 +450,110 @@ def test_for_guided_backprop_keeps_outputs_and_hooks_every_relu_and_relu6():
     assert_matches(GuidedBackprop(relu6_net).attribute(x_small, target=2), gradient)
     assert not torch.allclose(GuidedBackprop(for_guided_backprop(relu6_net)).attribute(x_small, target=2), gradient)
     assert sum(isinstance(m, ReLU6ForGuidedBackprop) for m in for_guided_backprop(for_guided_backprop(relu6_net)).modules()) == 2
+
+
+# ---------------------------------------------------------------- concepts (TCAV)
+def _tcav_setup(name: str):
+    """(model, layer, layer name for Captum, concept images, random images, inputs, one target per input)."""
+    if name == "resnet18":
+        torch.manual_seed(0)
+        model = torchvision.models.resnet18(weights=None).eval()
+        layer, layer_name, shape = model.layer3, "layer3", (3, 64, 64)
+    else:
+        model = SmallCNN(in_channels=1 if name == "cnn1" else 3, seed=4)
+        layer, layer_name = model.relu2, "relu2"
+        shape = (1, 28, 28) if name == "cnn1" else (3, 32, 32)
+    generator = torch.Generator().manual_seed(7)
+    concept = torch.randn((12, *shape), generator=generator) + 0.5
+    random = torch.randn((10, *shape), generator=generator)
+    inputs = torch.randn((6, *shape), generator=generator)
+    classes = 1000 if name == "resnet18" else 10
+    return model, layer, layer_name, concept, random, inputs, torch.tensor([(3 + 5 * i) % classes for i in range(6)])
+
+
+@pytest.mark.parametrize("name", ["cnn1", "cnn3", "resnet18"])
+@pytest.mark.parametrize("kind", ["int", "per_sample"])
+def test_tcav_scores_and_cav_classifier_match_captum_tcav(name, kind, tmp_path):
+    """Captum's TCAV with the course's classifier (helpers.concepts.CAVClassifier) gives reference.tcav_scores of
+    reference.cav for both concepts of the experimental set, whatever the order of their ids."""
+    from captum.attr import LayerActivation
+    from captum.concept import TCAV, Concept
+    from torch.utils.data import DataLoader
+
+    from helpers.concepts import CAVClassifier
+
+    model, layer, layer_name, concept_images, random_images, inputs, targets = _tcav_setup(name)
+    target = 2 if kind == "int" else targets
+    activations = LayerActivation(model, layer)
+    concept_acts, random_acts = activations.attribute(concept_images), activations.attribute(random_images)
+    v = R.cav(concept_acts, random_acts, steps=30, lr=0.02)
+    for concept_id, random_id in ((5, 2), (1, 9)):  # the concept's id after, then before the random one's
+        concept = Concept(concept_id, "concept", DataLoader(concept_images, batch_size=5))
+        random = Concept(random_id, "random", DataLoader(random_images, batch_size=4))
+        tcav = TCAV(model, [layer_name], classifier=CAVClassifier(steps=30, lr=0.02),
+                    save_path=str(tmp_path / f"cav{concept_id}"))
+        scores = tcav.interpret(inputs, [[concept, random]], target=target)[f"{concept_id}-{random_id}"][layer_name]
+        sign_count, magnitude = R.tcav_scores(model, layer, inputs, target, v)
+        opposite = R.tcav_scores(model, layer, inputs, target, -v)
+        torch.testing.assert_close(scores["sign_count"], torch.tensor([sign_count, opposite[0]]))
+        torch.testing.assert_close(scores["magnitude"], torch.tensor([magnitude, opposite[1]]), rtol=1e-4,
+                                   atol=1e-6 * (1 + abs(magnitude)))
+        weights = tcav.cavs[f"{concept_id}-{random_id}"][layer_name].stats["weights"]
+        row = 1 if concept_id > random_id else 0  # Captum sorts the classes: the concept's row
+        torch.testing.assert_close(weights[row], v.flatten(), rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(weights[1 - row], -v.flatten(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["cnn1", "cnn3", "resnet18"])
+def test_directional_derivatives_are_the_layer_gradient_of_captum_times_the_cav(name):
+    from captum.attr import LayerGradientXActivation
+
+    model, layer, _, _, _, inputs, targets = _tcav_setup(name)
+    gradient = LayerGradientXActivation(model, layer, multiply_by_inputs=False).attribute(inputs, target=targets)
+    assert_matches(R.layer_gradient(model, layer, inputs, targets), gradient)
+    v = torch.randn(gradient[0].numel(), generator=torch.Generator().manual_seed(1))
+    assert_matches(R.directional_derivatives(model, layer, inputs, targets, v), gradient.flatten(1) @ v)
+
+
+def test_cav_is_logistic_regression_by_gradient_descent():
+    """cav_classifier and cav: the same classifier written with autograd and torch.optim.SGD (an independent implementation)."""
+    generator = torch.Generator().manual_seed(3)
+    concept, random = torch.randn(15, 4, 3, 3, generator=generator) + 0.3, torch.randn(9, 4, 3, 3, generator=generator)
+    x = torch.cat([concept, random]).flatten(1).double()
+    y = torch.cat([torch.ones(15), torch.zeros(9)]).double()
+    linear = nn.Linear(36, 1).double()
+    nn.init.zeros_(linear.weight)
+    nn.init.zeros_(linear.bias)
+    optimizer = torch.optim.SGD(linear.parameters(), lr=0.05)
+    for _ in range(40):
+        optimizer.zero_grad()
+        nn.functional.binary_cross_entropy_with_logits(linear(x).squeeze(1), y).backward()
+        optimizer.step()
+    expected = (linear.weight[0] / linear.weight.norm()).float().detach()
+    w, b = R.cav_classifier(concept, random, steps=40, lr=0.05)
+    torch.testing.assert_close(w, linear.weight[0].detach(), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(b, linear.bias[0].detach(), rtol=1e-9, atol=1e-12)
+    v = R.cav(concept, random, steps=40, lr=0.05)
+    assert v.shape == (36,) and v.dtype == torch.float32
+    torch.testing.assert_close(v, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(R.cav(random, concept, steps=40, lr=0.05), -v, rtol=1e-4, atol=1e-5)
+    # one step from zero, two sets of the same size: the difference of the means of the two sets
+    one = R.cav(concept, random.mean(0, keepdim=True).expand_as(concept), steps=1)
+    difference = concept.flatten(1).mean(0) - random.flatten(1).mean(0)
+    torch.testing.assert_close(one, difference / difference.norm(), rtol=1e-5, atol=1e-6)
+    assert torch.allclose(v.norm(), torch.tensor(1.0))
+
+
+def test_concept_references_reject_bad_arguments():
+    model = SmallCNN(seed=0)
+    x = torch.randn(2, 3, 32, 32)
+    with pytest.raises(ValueError, match="same number of features"):
+        R.cav(torch.randn(3, 5), torch.randn(3, 6))
+    with pytest.raises(ValueError, match="steps"):
+        R.cav(torch.randn(3, 5), torch.randn(3, 5), steps=0)
+    with pytest.raises(TypeError, match="floating-point"):
+        R.cav(torch.ones(3, 5, dtype=torch.long), torch.randn(3, 5))
+    with pytest.raises(ValueError, match="cav must be a tensor of 4096 values"):
+        R.directional_derivatives(model, model.relu2, x, 0, torch.randn(10))
+    with pytest.raises(ValueError, match="submodule"):
+        R.directional_derivatives(model, nn.ReLU(), x, 0, torch.randn(4096))
