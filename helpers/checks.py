@@ -70,6 +70,18 @@ _METHOD_HINTS: dict[str, dict[str, str]] = {
         "mismatch": "Switch off one feature at a time (every element with its label, in every channel, takes the "
         "baseline), take the raw logit of each sample's target, and give every element the drop of its own feature.",
     },
+    "cav": {
+        "sign": "Your CAV points away from the concept: label the concept examples 1 and the random examples 0 (were "
+        "the labels swapped?).",
+        "scaled": "Return the unit vector w / w.norm() (the direction of the classifier's weights, not the weights).",
+        "mismatch": "Logistic regression on the flattened activations: weights and bias start at 0, then `steps` "
+        "full-batch gradient steps of size `lr` on the mean binary cross-entropy (concept 1, random 0), with a bias.",
+    },
+    "tcav": {
+        "sign": "Take the gradient of the target's raw logit and its dot product with the CAV as given (do not flip it).",
+        "mismatch": "Take the gradient of each input's target logit (raw, no softmax) with respect to the layer's "
+        "output, flatten it per input, and take its dot product with the CAV: one number per input.",
+    },
 }
 
 # Channel reductions students use, (N, C, H, W) -> (N, H, W).
