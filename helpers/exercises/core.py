@@ -393,7 +393,7 @@ class Lab:
 
     def _evaluate_function(self, exercise: FunctionExercise, function: Callable, variant: int) -> list[Result]:
         __tracebackhide__ = True
-        from helpers.grading import from_scratch
+        from helpers.exercises.guard import from_scratch
 
         foreign = foreign_globals(function, self.scratch_names() | self.function_names)
         if foreign:
@@ -404,7 +404,7 @@ class Lab:
         results = []
         for case in exercise.cases(variant):
             try:
-                result, flags = from_scratch(exercise.call, function, case)
+                result, flags = from_scratch(exercise.call, function, case, name=exercise.function)
             except NotImplementedError:
                 return [Result(p.key, p.description, f"{exercise.title} is not answered yet: complete "
                                f"`{exercise.function}` in the cell above (replace `raise NotImplementedError()`), "

@@ -127,7 +127,7 @@ def execute_notebook(nb: nbformat.NotebookNode, sandbox: Sandbox, limits: RunLim
     """
     limits = limits or RunLimits()
     start = time.perf_counter()
-    ipc_dir = sandbox.make_writable("ipc")
+    ipc_dir = sandbox.make_writable("ipc", short=True)
     km = SandboxKernelManager(sandbox, ipc_dir, limits.message_bytes)
     client = _LimitedClient(nb, limits, km=km, timeout=int(limits.cell_timeout), interrupt_on_timeout=True,
                             allow_errors=True, startup_timeout=int(limits.startup_timeout), record_timing=False,

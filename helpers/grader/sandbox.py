@@ -25,7 +25,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,13 +145,22 @@ class Sandbox:
         self.writable: list[Path] = []
         self.process: subprocess.Popen | None = None
         self._cgroups: list[Path] = []
+        self._temporary: list[Path] = []
         (self.folder / "passwd").write_text(f"student:x:{self.uid}:{self.gid}:student:{self.home}:/bin/sh\n")
         (self.folder / "group").write_text(f"student:x:{self.gid}:\n")
 
-    def make_writable(self, name: str) -> Path:
-        """A folder ``folder/name`` bound read-write at the same path inside the sandbox (owned by its user)."""
-        path = self.folder / name
-        path.mkdir(parents=True, exist_ok=True)
+    def make_writable(self, name: str, short: bool = False) -> Path:
+        """A folder ``folder/name`` bound read-write at the same path inside the sandbox (owned by its user).
+
+        ``short=True`` makes it a new folder under /tmp instead (removed by :meth:`close`): Unix socket paths are
+        limited to 107 bytes, and the grading workspace may be deep.
+        """
+        if short:
+            path = Path(tempfile.mkdtemp(prefix="xg-", dir="/tmp"))
+            self._temporary.append(path)
+        else:
+            path = self.folder / name
+            path.mkdir(parents=True, exist_ok=True)
         if _is_root():
             os.chown(path, self.uid, self.gid)
         path.chmod(0o700)
@@ -311,10 +322,11 @@ class Sandbox:
                     path.rmdir()
                     break
                 except OSError:
-                    import time
-
                     time.sleep(0.05)
         self._cgroups = []
+        for path in self._temporary:
+            shutil.rmtree(path, ignore_errors=True)
+        self._temporary = []
         if _is_root():
             _release_uid(self.uid)
 
@@ -390,7 +402,7 @@ class NoSandbox(Sandbox):
         self.uid, self.gid = os.getuid(), os.getgid()
         self.home = str(self.folder / "home")
         Path(self.home).mkdir()
-        self.writable, self.process, self._cgroups = [], None, []
+        self.writable, self.process, self._cgroups, self._temporary = [], None, [], []
 
     def command(self, argv: list[str], cwd: str | None = None) -> list[str]:
         env = {"HOME": self.home, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -401,6 +413,3 @@ class NoSandbox(Sandbox):
 
     def _cgroup_wrapper(self) -> list[str]:
         return []
-
-    def close(self) -> None:
-        self.kill()
