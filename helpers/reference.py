@@ -42,6 +42,8 @@ __all__ = [
     "guided_backprop",
     "deconvolution",
     "guided_gradcam",
+    "fgsm",
+    "pgd",
     "superpixel_mask",
     "lime",
     "kernel_shap",
@@ -685,6 +687,106 @@ def kernel_shap(
                               perturbations_per_eval, LinearRegression())
 
     return _surrogate_per_example(model, inputs, target, feature_mask, baselines, return_input_shape, attribute_one)
+
+
+# --------------------------------------------------------------------------------------------------
+# Adversarial perturbations (captum.robust)
+# --------------------------------------------------------------------------------------------------
+def _perturbation_loss(forward_func: Callable, inputs: torch.Tensor, target, loss_func: Callable | None) -> torch.Tensor:
+    """One loss per sample, as Captum's FGSM: ``loss_func(outputs, target)``, or by default ``-log(outputs)`` at
+    the target (the outputs must then be probabilities, e.g. a model ending with a softmax)."""
+    outputs = forward_func(inputs)
+    if loss_func is not None:
+        return loss_func(outputs, target)
+    return _select_target(-torch.log(outputs), _format_target(target, len(inputs), inputs.device))
+
+
+def fgsm(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    epsilon: float,
+    target,
+    targeted: bool = False,
+    loss_func: Callable | None = None,
+    lower_bound: float = float("-inf"),
+    upper_bound: float = float("inf"),
+    mask: torch.Tensor | None = None,
+    zero_thresh: float = 1e-6,
+) -> torch.Tensor:
+    """The fast gradient sign method (Goodfellow et al., 2015): one step of size ``epsilon`` along the sign of the
+    gradient of the loss, ``x + epsilon * sign(dL(x, target)/dx)`` (untargeted: away from ``target``, the true
+    label) or ``x - epsilon * sign(...)`` (``targeted=True``: towards ``target``), then clamped to
+    ``[lower_bound, upper_bound]``. Elements whose gradient is at most ``zero_thresh`` in magnitude stay as they
+    are; ``mask`` (0/1, the shape of ``inputs``) limits the step to some elements. The loss is one value per sample
+    (see :func:`_perturbation_loss`; the default ``-log`` needs probabilities).
+
+    Captum: ``FGSM(forward_func, loss_func, lower_bound, upper_bound).perturb(inputs, epsilon, target,
+    targeted=targeted, mask=mask)`` (its attribute ``zero_thresh`` is 1e-6).
+    """
+    _check_model_and_inputs(forward_func, inputs)
+    x = inputs.detach().requires_grad_(True)
+    with torch.enable_grad():
+        losses = _perturbation_loss(forward_func, x, target, loss_func)
+        if losses.dim() == 0 or losses[0].numel() != 1:
+            raise ValueError(f"the loss must give one value per sample (shape (N,)), got shape {tuple(losses.shape)}; "
+                             "e.g. F.cross_entropy(outputs, target, reduction='none')")
+        (grad,) = torch.autograd.grad(torch.unbind(losses), x)
+    step = (-1 if targeted else 1) * epsilon * torch.sign(grad) * (1 if mask is None else mask)
+    perturbed = torch.where(grad.abs() > zero_thresh, inputs.detach() + step, inputs.detach())
+    return torch.clamp(perturbed, min=lower_bound, max=upper_bound)
+
+
+def _project(center: torch.Tensor, point: torch.Tensor, radius: float, norm: str) -> torch.Tensor:
+    """The point of the ``norm`` ball of ``radius`` around ``center`` closest to ``point`` (per sample)."""
+    if norm == "Linf":
+        return center + torch.clamp(point - center, -radius, radius)
+    return center + torch.renorm(point - center, 2, 0, radius)
+
+
+def pgd(
+    forward_func: Callable,
+    inputs: torch.Tensor,
+    radius: float,
+    step_size: float,
+    step_num: int,
+    target,
+    targeted: bool = False,
+    random_start: bool = False,
+    norm: str = "Linf",
+    loss_func: Callable | None = None,
+    lower_bound: float = float("-inf"),
+    upper_bound: float = float("inf"),
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Projected gradient descent (Madry et al., 2018): ``step_num`` FGSM steps of size ``step_size`` (without
+    bounds), each followed by the projection onto the ``norm`` ball (``"Linf"`` or ``"L2"``) of ``radius`` around
+    the **original** ``inputs``, then the clamp to ``[lower_bound, upper_bound]``. ``random_start``: start from a
+    uniform random point of the ball (clamped), drawn from torch's global random state as Captum draws it
+    (L-inf: ``torch.rand_like``; L2: ``torch.randn_like`` then ``torch.rand``).
+
+    Captum: ``PGD(forward_func, loss_func, lower_bound, upper_bound).perturb(inputs, radius, step_size, step_num,
+    target, targeted=targeted, random_start=random_start, norm=norm, mask=mask)``.
+    """
+    if norm not in ("Linf", "L2"):
+        raise ValueError(f"norm must be 'Linf' or 'L2', got {norm!r}")
+    if not isinstance(step_num, int) or step_num < 0:
+        raise ValueError(f"step_num must be an int >= 0, got {step_num!r}")
+    _check_model_and_inputs(forward_func, inputs)
+    original = inputs.detach()
+    weight = 1 if mask is None else mask
+    perturbed = original
+    if random_start:
+        if norm == "Linf":
+            noise = torch.rand_like(original) * radius * 2 - radius
+        else:  # as Captum: a random direction, a radius r ~ radius * U^(1/d) (shape (N,), broadcast as Captum does)
+            direction = F.normalize(torch.randn_like(original).view(len(original), -1)).view(original.shape)
+            r = (torch.rand(len(original)) ** (1.0 / original[0].numel())) * radius
+            noise = r * direction
+        perturbed = torch.clamp(original + noise * weight, min=lower_bound, max=upper_bound)
+    for _ in range(step_num):
+        perturbed = fgsm(forward_func, perturbed, step_size, target, targeted, loss_func, mask=mask)
+        perturbed = torch.clamp(_project(original, perturbed, radius, norm), min=lower_bound, max=upper_bound).detach()
+    return perturbed
 
 
 # --------------------------------------------------------------------------------------------------

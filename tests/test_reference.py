@@ -557,3 +557,84 @@ def test_concept_references_reject_bad_arguments():
         R.directional_derivatives(model, model.relu2, x, 0, torch.randn(10))
     with pytest.raises(ValueError, match="submodule"):
         R.directional_derivatives(model, nn.ReLU(), x, 0, torch.randn(4096))
+
+
+# ---------------------------------------------------------------- adversarial perturbations (captum.robust)
+def _cross_entropy(outputs, target):
+    """One loss per sample (Captum's FGSM and PGD take the gradient of each sample's loss)."""
+    target = torch.as_tensor(target, device=outputs.device)
+    return nn.functional.cross_entropy(outputs, target.expand(len(outputs)) if target.dim() == 0 else target,
+                                       reduction="none")
+
+
+def _attack_setup(name: str, kind: str):
+    """(model, inputs in [0, 1], target): ResNet18 and SmallCNN on images in [0, 1]."""
+    model, _, _, shape, classes = _model(name)
+    batch = 1 if name == "resnet18" else 3
+    inputs = torch.rand((batch, *shape), generator=torch.Generator().manual_seed(11))
+    target = 3 if kind == "int" else torch.tensor([(2 + 5 * i) % classes for i in range(batch)])
+    return model, inputs, target
+
+
+@pytest.mark.parametrize("name", ["cnn1", "cnn3", "resnet18"])
+@pytest.mark.parametrize("kind", ["int", "per_sample"])
+@pytest.mark.parametrize("targeted", [False, True])
+@pytest.mark.parametrize("loss", ["softmax", "cross_entropy"])
+def test_fgsm_bitwise_equal_to_captum(name, kind, targeted, loss):
+    from captum.robust import FGSM
+
+    model, inputs, target = _attack_setup(name, kind)
+    if loss == "softmax":  # Captum's default loss, -log(output at the target), needs probabilities
+        model, loss_func = nn.Sequential(model, nn.Softmax(dim=1)).eval(), None
+    else:
+        loss_func = _cross_entropy
+    for bounds, mask in (({}, None), ({"lower_bound": 0.0, "upper_bound": 1.0}, (inputs > 0.3).float())):
+        expected = FGSM(model, loss_func, **bounds).perturb(inputs.clone(), 0.05, target, targeted=targeted, mask=mask)
+        actual = R.fgsm(model, inputs, 0.05, target, targeted=targeted, loss_func=loss_func, mask=mask, **bounds)
+        assert torch.equal(actual, expected.detach())
+        assert (actual != inputs).float().mean() > 0.2  # the step moved most elements
+
+
+@pytest.mark.parametrize("name", ["cnn1", "cnn3", "resnet18"])
+@pytest.mark.parametrize("norm", ["Linf", "L2"])
+@pytest.mark.parametrize("random_start", [False, True])
+def test_pgd_bitwise_equal_to_captum(name, norm, random_start):
+    from captum.robust import PGD
+
+    model, inputs, _ = _attack_setup(name, "int")
+    if norm == "L2" and random_start:
+        inputs = inputs[:1]  # Captum's L2 random start broadcasts its radii over the last dimension: one sample
+    target = torch.arange(len(inputs)) + 4
+    radius = 0.03 if norm == "Linf" else 0.5
+    for targeted, mask in ((True, None), (False, (inputs < 0.8).float())):
+        kwargs = dict(targeted=targeted, random_start=random_start, norm=norm, mask=mask)
+        torch.manual_seed(5)
+        expected = PGD(model, _cross_entropy, lower_bound=0.0, upper_bound=1.0).perturb(
+            inputs.clone(), radius, radius / 4, 6, target, **kwargs)
+        torch.manual_seed(5)
+        actual = R.pgd(model, inputs, radius, radius / 4, 6, target, loss_func=_cross_entropy, lower_bound=0.0,
+                       upper_bound=1.0, **kwargs)
+        assert torch.equal(actual, expected)
+        size = (actual - inputs).flatten(1).abs().amax(1) if norm == "Linf" else (actual - inputs).flatten(1).norm(dim=1)
+        assert bool((size <= radius * (1 + 1e-5)).all()) and bool((size > radius / 2).all())
+        assert actual.min() >= 0 and actual.max() <= 1
+
+
+def test_fgsm_steps_by_epsilon_along_the_sign_and_pgd_projects_around_the_original():
+    model = SmallCNN(in_channels=3, seed=2)
+    inputs = 0.25 + 0.5 * torch.rand((2, 3, 32, 32), generator=torch.Generator().manual_seed(3))
+    gradient = R.vanilla_gradient(model, inputs, 1, abs=False)  # d(-logit)/dx = -gradient with loss = -logit
+    negative_logit = lambda outputs, target: -outputs[:, target]  # noqa: E731
+    moved = gradient.abs() > 1e-6  # Captum's zero_thresh: smaller gradients leave the element as it is
+    stepped = R.fgsm(model, inputs, 0.01, 1, loss_func=negative_logit)
+    torch.testing.assert_close(stepped, torch.where(moved, inputs - 0.01 * gradient.sign(), inputs), rtol=0, atol=1e-7)
+    towards = R.fgsm(model, inputs, 0.01, 1, targeted=True, loss_func=negative_logit)
+    torch.testing.assert_close(towards, torch.where(moved, inputs + 0.01 * gradient.sign(), inputs), rtol=0, atol=1e-7)
+    assert 0 < (~moved).sum() < 0.01 * moved.numel()
+    far = R.pgd(model, inputs, 0.02, 0.015, 5, 1, loss_func=negative_logit)
+    torch.testing.assert_close((far - inputs).abs().amax(), torch.tensor(0.02), rtol=0, atol=1e-6)
+    assert not torch.equal(R.pgd(model, inputs, 0.02, 0.015, 0, 1, loss_func=negative_logit), far)
+    with pytest.raises(ValueError, match="one value per sample"):
+        R.fgsm(model, inputs, 0.01, 1, loss_func=lambda outputs, target: outputs[:, target].sum())
+    with pytest.raises(ValueError, match="norm"):
+        R.pgd(model, inputs, 0.02, 0.01, 2, 1, loss_func=negative_logit, norm="L1")
