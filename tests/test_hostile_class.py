@@ -39,20 +39,30 @@ def snapshot(*roots: Path) -> dict[str, str]:
     return digests
 
 
-def sandbox_processes() -> list[str]:
-    """Processes of the sandbox users, or bwrap processes, still alive."""
+def _uid_and_parent(pid: str) -> tuple[int, int, str]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
+    return uid, int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1)), cmdline
+
+
+def sandbox_processes(workspace: Path) -> list[str]:
+    """Processes left by this batch: bwrap processes of its sandboxes (their command line names its workspace), and
+    processes of a sandbox user that left their sandbox (whose parent is neither bwrap nor a sandboxed process)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            status = (entry / "status").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            uid, parent, cmdline = _uid_and_parent(entry.name)
+            if cmdline.startswith("bwrap") and str(workspace) in cmdline:
+                found.append(f"{entry.name}: {cmdline[:100]}")
+            elif 61000 <= uid < 62000:
+                parent_uid, _, parent_cmd = _uid_and_parent(str(parent)) if parent else (0, 0, "")
+                if not (61000 <= parent_uid < 62000 or parent_cmd.startswith("bwrap")):
+                    found.append(f"{entry.name} uid {uid}, parent {parent}: {cmdline[:100]}")
+        except (OSError, AttributeError):
             continue
-        uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
-        if 61000 <= uid < 62000 or cmdline.startswith("bwrap"):
-            found.append(f"{entry.name} uid {uid}: {cmdline[:100]}")
     return found
 
 
@@ -145,7 +155,7 @@ def hostile_class(tmp_path_factory):
         after = snapshot(*watched)
         after_site = sorted(p.name for p in site_packages.rglob("*.pth"))
         yield {"out": out, "changed": sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)),
-               "site": (before_site, after_site), "leftover": sandbox_processes(), "tmp": tmp}
+               "site": (before_site, after_site), "leftover": sandbox_processes(tmp), "tmp": tmp}
     finally:
         if previous is None:
             os.environ.pop("XAI_GRADING_DIR", None)
