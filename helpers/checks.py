@@ -60,6 +60,11 @@ _METHOD_HINTS: dict[str, dict[str, str]] = {
         "relu_missing": "Apply a ReLU to the map (Captum: relu_attributions=True).",
         "relu_extra": "This map is asked for without ReLU (Captum's default relu_attributions=False).",
     },
+    "adversarial": {
+        "mismatch": "One step: the sign of the gradient of the cross-entropy loss of the raw outputs for `target`, "
+        "times step_size, subtracted for a targeted step and added for an untargeted one (elements whose gradient is "
+        "at most 1e-6 in magnitude stay), then back within `radius` of `original`, then clamped to [0, 1].",
+    },
     "lime": {
         "mismatch": "Use superpixel features (a feature mask starting at 0), not pixels; check the seed, "
         "the number of samples and the similarity kernel.",
