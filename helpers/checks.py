@@ -141,7 +141,7 @@ def check_attribution(
     name: str = "attributions",
     rtol: float = 1e-4,
     atol: float | None = None,
-    alternatives: Mapping[str, torch.Tensor] | None = None,
+    alternatives: Mapping[str, torch.Tensor | Callable[[], torch.Tensor]] | None = None,
 ) -> None:
     """Pass silently if ``actual`` equals ``expected``, else raise AssertionError saying what is likely wrong.
 
@@ -149,9 +149,13 @@ def check_attribution(
     ``atol = 1e-5 * max|expected|`` when None (scale-free). ``method`` (a key of the hint table, e.g.
     ``"saliency"``, ``"integrated_gradients"``, ``"occlusion"``, ``"gradcam"``, ``"smoothgrad"``, ``"lime"``)
     adds a method-specific hint; ``alternatives`` maps a description (``"the attribution for target 281
-    instead of 285"``) to the tensor that mistake gives, computed with the reference implementations.
+    instead of 285"``) to the tensor that mistake gives, computed with the reference implementations, or to a
+    function without arguments that computes it: those are called only when the answer is wrong (a right answer
+    costs no extra computation), and skipped when they raise, give another shape or give the expected values.
     """
-    alternatives = _validate_reference(expected, method, alternatives)
+    lazy = {d: make for d, make in (alternatives or {}).items() if callable(make) and not isinstance(make, torch.Tensor)}
+    alternatives = _validate_reference(expected, method,
+                                       {d: t for d, t in (alternatives or {}).items() if d not in lazy})
     if not isinstance(rtol, (int, float)) or rtol < 0:
         raise ValueError(f"rtol must be a number >= 0, got {rtol!r}")
     if atol is not None and (not isinstance(atol, (int, float)) or atol < 0):
@@ -166,6 +170,7 @@ def check_attribution(
         except Exception as error:  # AssertionError, or anything a strange tensor raises
             assert_close_failure = str(error)
         matches = _within_tolerance(rtol, atol)
+        alternatives = {**alternatives, **_computed(lazy, expected, matches)}
         findings = _diagnose(
             actual, expected, matches,
             (_check_type, _check_finite, _check_shape, _check_dtype_device),
@@ -511,6 +516,20 @@ def _validate_reference(
             raise ValueError(f"alternatives[{description!r}] must be a tensor of the expected shape "
                              f"{tuple(expected.shape)}, got {getattr(tensor, 'shape', type(tensor).__name__)}")
     return alternatives
+
+
+def _computed(lazy: Mapping[str, Callable[[], Any]], expected: torch.Tensor, matches: _Matches) -> dict:
+    """The lazy alternatives that apply: computed, finite, of the expected shape and different from ``expected``."""
+    computed = {}
+    for description, make in lazy.items():
+        try:
+            value = make()
+        except Exception:  # an alternative that does not apply to this case
+            continue
+        if isinstance(value, torch.Tensor) and value.shape == expected.shape and value.is_floating_point() \
+                and bool(torch.isfinite(value).all()) and not matches(_float64(value), _float64(expected)):
+            computed[description] = value.detach().to(expected.dtype)
+    return computed
 
 
 def _default_atol(expected: torch.Tensor) -> float:

@@ -16,11 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from helpers import course
-from hostile_answers import (ATTACKS, CANARY_CLASSMATE, CANARY_ENV, CANARY_ENV_VALUE, CANARY_SSH, SCRIPT,
+from hostile_answers import (ATTACKS, CANARY_CLASSMATE, CANARY_ENV, CANARY_ENV_VALUE, CANARY_SSH,
                              added_cells, script_everywhere, tag_test_cells)
 from simulated_class import filled, grade_id, graded_points, read, release_lab, report, write
 

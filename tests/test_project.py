@@ -118,7 +118,7 @@ def test_set_address_rewrites_the_settings_readme_and_setup_cell(tmp_path):
     source = (tmp_path / "helpers" / "colab.py").read_text()
     assert f"REPOSITORY_URL: str | None = {url!r}" in source and "INSTALL_FROM: str | None = 'git'" in source
     readme = (tmp_path / "README.md").read_text()
-    assert f"https://colab.research.google.com/github/example-university/xai-course/blob/main/notebooks/" in readme
+    assert "https://colab.research.google.com/github/example-university/xai-course/blob/main/notebooks/" in readme
     assert f"git clone {url} && cd xai-course" in readme and "set-address https://github.com/OWNER" not in readme
     name, version = colab.project_name_and_version()
     cell = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "

@@ -204,7 +204,7 @@ def check_colab_steps(steps: dict, venv: Path, spec: str) -> None:
     assert "No module named 'helpers'" in steps["after_failure"], steps["after_failure"]
     retry = steps["retry"]
     assert retry["error"] is None, retry
-    assert f"Installed in" in retry["out"] and f"{NAME}-{VERSION}" in retry["out"], retry
+    assert "Installed in" in retry["out"] and f"{NAME}-{VERSION}" in retry["out"], retry
     assert "Restart" not in retry["out"], retry
     assert steps["after_install"].startswith(str(venv)) and "cat " in steps["after_install"], steps["after_install"]
     rerun = steps["rerun"]

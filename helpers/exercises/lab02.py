@@ -27,26 +27,6 @@ def _softmax(model):
     return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
 
 
-def _check_lazily(result, expected, *, name, method, alternatives=None):
-    """check_attribution without alternatives first (fast when right); on failure, again with the alternatives
-    (a dict of callables, computed only then) so that the message names the mistake."""
-    try:
-        check_attribution(result, expected, method=method, name=name)
-        return
-    except AssertionError:
-        if not alternatives:
-            raise
-    computed = {}
-    for description, make in alternatives.items():
-        try:
-            value = make()
-        except Exception:  # an alternative that does not apply to this case
-            continue
-        if isinstance(value, torch.Tensor) and value.shape == expected.shape and bool(torch.isfinite(value).all()):
-            computed[description] = value
-    check_attribution(result, expected, method=method, name=name, alternatives=computed)
-
-
 def _lab_image_and_targets(generator, variant):
     """The lab model's image for single-image cases and two targets from its ranking: (name, first, other).
 
@@ -135,7 +115,7 @@ class VanillaGradient(FunctionExercise):
             predicted = model(inputs).argmax(dim=1)
         alternatives["the gradient of each sample's predicted class instead of `target`"] = \
             lambda: saliency(model, inputs, predicted)
-        _check_lazily(result, saliency(model, inputs, target), name=case.label, method="saliency",
+        check_attribution(result, saliency(model, inputs, target), name=case.label, method="saliency",
                       alternatives=alternatives)
 
 
@@ -178,7 +158,7 @@ class SecondClassSaliency(ValueExercise):
                                      "(argsort(descending=True)).")
 
         def saliency():
-            _check_lazily(values["second_saliency"], reference.vanilla_gradient(model, cat, second),
+            check_attribution(values["second_saliency"], reference.vanilla_gradient(model, cat, second),
                           name="second_saliency", method="saliency",
                           alternatives={
                               "the saliency of the top class (ranking[0]) instead of the class ranked second":
@@ -214,7 +194,7 @@ class MaxAbsOverChannels(FunctionExercise):
 
     def check(self, case, result):
         (gradients,) = case.args
-        _check_lazily(result, gradients.abs().amax(dim=1), name=case.label, method="saliency", alternatives={
+        check_attribution(result, gradients.abs().amax(dim=1), name=case.label, method="saliency", alternatives={
             "the maximum of the signed gradients (take the absolute value before the maximum)":
                 lambda: gradients.amax(dim=1),
             "the absolute value of the signed maximum (take it before the maximum)":

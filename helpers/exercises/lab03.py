@@ -73,31 +73,6 @@ def _softmax(model):
     return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
 
 
-def _check_lazily(result, expected, *, name, method, alternatives=None):
-    """check_attribution without alternatives first (fast when right); on failure, again with the alternatives
-    (a dict of callables, computed only then) so that the message names the mistake."""
-    try:
-        check_attribution(result, expected, method=method, name=name)
-        return
-    except AssertionError:
-        if not alternatives:
-            raise
-    computed = {}
-    for description, make in alternatives.items():
-        try:
-            value = make()
-        except Exception:  # an alternative that does not apply to this case
-            continue
-        if isinstance(value, torch.Tensor) and value.shape == expected.shape and bool(torch.isfinite(value).all()) \
-                and not torch.allclose(value, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max())):
-            computed[description] = value
-    check_attribution(result, expected, method=method, name=name, alternatives=computed)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Inputs of the cases.
-
-
 def _small_cnn(channels, generator):
     return SmallCNN(in_channels=channels, seed=int(torch.randint(0, 10_000, (1,), generator=generator)))
 
@@ -245,7 +220,7 @@ class OcclusionFromScratch(FunctionExercise):
                          "per sample: outputs[torch.arange(len(inputs)), target])"] = again(target=classes[0])
         else:
             alternatives["the attributions of class 0 instead of `target`"] = again(target=0)
-        _check_lazily(result, expected, name=case.label, method="occlusion", alternatives=alternatives)
+        check_attribution(result, expected, name=case.label, method="occlusion", alternatives=alternatives)
 
 
 class TwoTargets(ValueExercise):
@@ -286,7 +261,7 @@ class TwoTargets(ValueExercise):
             pair = [expected_classes["cat_class"], expected_classes["coffee_class"]]
             batch = image.expand(2, -1, -1, -1)
             expected = reference.occlusion(model, batch, pair, **TWO_TARGETS, perturbations_per_eval=8)
-            _check_lazily(values["occlusion_two"], expected, name="occlusion_two", method="occlusion", alternatives={
+            check_attribution(values["occlusion_two"], expected, name="occlusion_two", method="occlusion", alternatives={
                 "the two rows in the wrong order (row 0 for cat_class, row 1 for coffee_class)":
                     lambda: expected.flip(0),
                 f"the attributions of the cat class ({pair[0]}) in both rows (target=cat_class)":

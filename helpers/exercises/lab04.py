@@ -24,26 +24,6 @@ CAT_CLASSES = (281, 282, 283, 284, 285)            # tabby, tiger cat, Persian c
 COFFEE_CLASSES = (504, 505, 967, 968)              # coffee mug, coffeepot, espresso, cup
 
 
-def _check_lazily(result, expected, *, name, method="gradcam", alternatives=None):
-    """check_attribution without alternatives first (fast when right); on failure, again with the alternatives
-    (a dict of callables, computed only then) so that the message names the mistake."""
-    try:
-        check_attribution(result, expected, method=method, name=name)
-        return
-    except AssertionError:
-        if not alternatives:
-            raise
-    computed = {}
-    for description, make in alternatives.items():
-        try:
-            value = make()
-        except Exception:  # an alternative that does not apply to this case
-            continue
-        if isinstance(value, torch.Tensor) and value.shape == expected.shape and bool(torch.isfinite(value).all()):
-            computed[description] = value.detach()
-    check_attribution(result, expected, method=method, name=name, alternatives=computed)
-
-
 def _matches(result, expected) -> bool:
     try:
         check_attribution(result, expected)
@@ -208,7 +188,7 @@ class GradCamFromScratch(FunctionExercise):
                          "outputs[torch.arange(len(inputs)), target], not outputs[0, target]"] = \
                 lambda: expected * (torch.arange(len(inputs)) == 0).view(-1, 1, 1, 1)
         alternatives["the map of each sample's predicted class instead of `target`"] = lambda: cam(t=predicted())
-        _check_lazily(result, expected, name=case.label, alternatives=alternatives)
+        check_attribution(result, expected, method="gradcam", name=case.label, alternatives=alternatives)
 
 
 def _last_outputs(model, modules, inputs):
@@ -298,7 +278,7 @@ class LayerGradCamAndUpsampling(ValueExercise):
             if isinstance(name, str) and name in modules and modules[name] is not lab.gradcam_layer:
                 alternatives[f"the map at the module {name!r} (your layer_name) instead of the Grad-CAM layer"] = \
                     lambda: reference.gradcam(model, modules[name], cat, predicted, relu_attributions=True)
-            _check_lazily(values["gradcam_map"], expected_map, name="gradcam_map", alternatives=alternatives)
+            check_attribution(values["gradcam_map"], expected_map, method="gradcam", name="gradcam_map", alternatives=alternatives)
 
         def upsampled():
             mine = values["gradcam_map"]
@@ -306,7 +286,7 @@ class LayerGradCamAndUpsampling(ValueExercise):
             if isinstance(mine, torch.Tensor) and mine.dim() == 4 and mine.shape[:2] == (1, 1) \
                     and mine.is_floating_point() and bool(torch.isfinite(mine).all()):
                 base = mine.detach().float()  # graded on its own: the upsampling of your map
-            _check_lazily(values["gradcam_upsampled"], reference.upsample(base, (224, 224), mode="bilinear"),
+            check_attribution(values["gradcam_upsampled"], reference.upsample(base, (224, 224), mode="bilinear"),
                           name="gradcam_upsampled", alternatives={
                               "the map upsampled with interpolate_mode='nearest' (Captum's default) instead of "
                               "'bilinear'": lambda: reference.upsample(base, (224, 224), mode="nearest"),
@@ -342,7 +322,7 @@ class DeconvolutionAndGuidedGradCam(ValueExercise):
                "modules; Captum changes the backward pass of nn.ReLU modules only")
 
         def deconv():
-            _check_lazily(values["deconv"], reference.deconvolution(guided, cat, predicted), name="deconv",
+            check_attribution(values["deconv"], reference.deconvolution(guided, cat, predicted), name="deconv",
                           method=None, alternatives={
                               f"Deconvolution on `model` instead of `guided_model` ({has})":
                                   lambda: reference.deconvolution(model, cat, predicted),
@@ -354,7 +334,7 @@ class DeconvolutionAndGuidedGradCam(ValueExercise):
                                   lambda: reference.deconvolution(guided, cat, second)})
 
         def guided_gc():
-            _check_lazily(values["guided_gc"], reference.guided_gradcam(guided, layer, cat, predicted),
+            check_attribution(values["guided_gc"], reference.guided_gradcam(guided, layer, cat, predicted),
                           name="guided_gc", method=None, alternatives={
                               f"GuidedGradCam on `model` instead of `guided_model` ({has})":
                                   lambda: reference.guided_gradcam(model, lab.gradcam_layer, cat, predicted),
@@ -415,7 +395,7 @@ class TwoObjects(ValueExercise):
             def cams(ts, relu=True):
                 return reference.gradcam(model, lab.gradcam_layer, pair, torch.tensor(ts), relu_attributions=relu)
 
-            _check_lazily(values["object_maps"], cams(targets), name="object_maps", alternatives={
+            check_attribution(values["object_maps"], cams(targets), method="gradcam", name="object_maps", alternatives={
                 "the two maps in the other order (first the coffee's class, then the cat's)":
                     lambda: cams(targets[::-1]),
                 f"the map of the cat's class ({targets[0]}) twice": lambda: cams([targets[0]] * 2),

@@ -26,30 +26,6 @@ def _softmax(model):
     return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
 
 
-def _check_lazily(result, expected, *, name, method, alternatives=None, **tolerance):
-    """check_attribution without alternatives first (fast when right); on failure, again with the alternatives
-    (a dict of callables, computed only then) so that the message names the mistake."""
-    try:
-        check_attribution(result, expected, method=method, name=name, **tolerance)
-        return
-    except AssertionError:
-        if not alternatives:
-            raise
-    computed = {}
-    for description, make in alternatives.items():
-        try:
-            value = make()
-        except Exception:  # an alternative that does not apply to this case
-            continue
-        if isinstance(value, torch.Tensor) and value.shape == expected.shape and bool(torch.isfinite(value).all()):
-            computed[description] = value
-    check_attribution(result, expected, method=method, name=name, alternatives=computed, **tolerance)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Exercise 1 (from scratch): gradients along the straight path from the baselines to the inputs.
-
-
 def _small_cnn(channels, generator):
     return SmallCNN(in_channels=channels, seed=int(torch.randint(0, 10_000, (1,), generator=generator)))
 
@@ -173,7 +149,7 @@ class PathGradients(FunctionExercise):
             alternatives["the gradient of the first sample only (the other samples get 0): take one logit per "
                          "sample, outputs[torch.arange(len(points)), target]"] = \
                 lambda: expected * (torch.arange(len(inputs)) == 0).view(1, -1, *[1] * (inputs.dim() - 1))
-        _check_lazily(result, expected, name=case.label, method="saliency", alternatives=alternatives)
+        check_attribution(result, expected, name=case.label, method="saliency", alternatives=alternatives)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -266,7 +242,7 @@ class Completeness(ValueExercise):
 
         def ig_part():
             expected = integrated()
-            _check_lazily(values["coffee_ig"], expected, name="coffee_ig", method="integrated_gradients",
+            check_attribution(values["coffee_ig"], expected, name="coffee_ig", method="integrated_gradients",
                           rtol=1e-3, atol=1e-4 * float(expected.abs().max()), alternatives={
                               f"riemann_right with {IG_STEPS} steps: keep Captum's default method (Gauss-Legendre)":
                                   lambda: integrated(method="riemann_right"),

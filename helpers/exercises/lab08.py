@@ -127,26 +127,6 @@ def _softmax(model):
     return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
 
 
-def _check_lazily(result, expected, *, name, method=None, rtol=1e-4, atol=None, alternatives=None):
-    """check_attribution without alternatives first (fast when right); on failure, again with the alternatives
-    (a dict of callables, computed only then) so that the message names the mistake."""
-    try:
-        check_attribution(result, expected, method=method, name=name, rtol=rtol, atol=atol)
-        return
-    except AssertionError:
-        if not alternatives:
-            raise
-    computed = {}
-    for description, make in alternatives.items():
-        try:
-            value = make()
-        except Exception:  # an alternative that does not apply to this case
-            continue
-        if isinstance(value, torch.Tensor) and value.shape == expected.shape and bool(torch.isfinite(value).all()):
-            computed[description] = value.to(expected.dtype)
-    check_attribution(result, expected, method=method, name=name, rtol=rtol, atol=atol, alternatives=computed)
-
-
 def zero_colour(mean, std) -> str:
     """What the zero tensor of a model's normalised input space is, in words (for messages)."""
     mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
@@ -309,7 +289,7 @@ class FeatureAblationExercise(FunctionExercise):
             first = int(target[0])
             alternatives[f"the first target ({first}) for every sample (index one logit per sample: "
                          "outputs[torch.arange(len(inputs)), target])"] = lambda: ablation(t=first)
-        _check_lazily(result, expected, name=case.label, method="feature_ablation", rtol=1e-4,
+        check_attribution(result, expected, name=case.label, method="feature_ablation", rtol=1e-4,
                       atol=1e-4 * float(expected.abs().max()) + 1e-7, alternatives=alternatives)
 
 
@@ -397,7 +377,7 @@ class LimeFromScratch(FunctionExercise):
                 alternatives[f"LIME with the default {key}={LIME_DEFAULTS[key]} instead of the argument "
                              f"{key}={arguments[key]}"] = functools.partial(lime, **{key: LIME_DEFAULTS[key]})
         try:
-            _check_lazily(result, expected, name=case.label, method="lime", rtol=1e-3,
+            check_attribution(result, expected, name=case.label, method="lime", rtol=1e-3,
                           atol=1e-3 * float(expected.abs().max()) + 1e-7, alternatives=alternatives)
         except AssertionError as error:
             if "Your values match" in str(error) or "shape" in str(error) or "tensor" in str(error):
@@ -457,7 +437,7 @@ class BlackBaseline(ValueExercise):
 
         def lime_black():
             expected = lime(expected_black)
-            _check_lazily(values["lime_black"], expected, name="lime_black", method="lime", rtol=1e-3,
+            check_attribution(values["lime_black"], expected, name="lime_black", method="lime", rtol=1e-3,
                           atol=1e-3 * float(expected.abs().max()), alternatives={
                               "LIME with the default baseline 0 (" + zero_colour(lab.mean, lab.std) + "), not black":
                                   lambda: lime(0.0),
@@ -497,7 +477,7 @@ class KernelShapValues(ValueExercise):
 
         def check(name, index):
             expected = shap()[index]
-            _check_lazily(values[name], expected, name=name, method="lime", rtol=1e-3,
+            check_attribution(values[name], expected, name=name, method="lime", rtol=1e-3,
                           atol=1e-3 * float(expected.abs().max()), alternatives=mistakes(index))
 
         yield "map", "shap_attr", lambda: check("shap_attr", 1)

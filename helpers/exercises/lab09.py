@@ -25,26 +25,6 @@ LAYER_STEPS = 16
 NEURON_STEPS = 8
 
 
-def _check_lazily(result, expected, *, name, method, alternatives=None, rtol=1e-4, atol=None):
-    """check_attribution without alternatives first (fast when right); on failure, again with the alternatives
-    (a dict of callables, computed only then) so that the message names the mistake."""
-    try:
-        check_attribution(result, expected, method=method, name=name, rtol=rtol, atol=atol)
-        return
-    except AssertionError:
-        if not alternatives:
-            raise
-    computed = {}
-    for description, make in alternatives.items():
-        try:
-            value = make()
-        except Exception:  # an alternative that does not apply to this case
-            continue
-        if isinstance(value, torch.Tensor) and value.shape == expected.shape and bool(torch.isfinite(value).all()):
-            computed[description] = value
-    check_attribution(result, expected, method=method, name=name, alternatives=computed, rtol=rtol, atol=atol)
-
-
 def _small_cnn(channels, generator):
     return SmallCNN(in_channels=channels, seed=int(torch.randint(0, 10_000, (1,), generator=generator)))
 
@@ -171,7 +151,7 @@ class LayerIntegratedGradients(FunctionExercise):
             alternatives["the attributions of the sum of the listed targets' outputs for every sample (select one "
                          "output per sample: outputs[torch.arange(len(outputs)), targets])"] = \
                 lambda: sum(layer_ig(target=c) for c in classes)
-        _check_lazily(result, expected, name=case.label, method="integrated_gradients", alternatives=alternatives,
+        check_attribution(result, expected, name=case.label, method="integrated_gradients", alternatives=alternatives,
                       rtol=1e-3, atol=1e-4 * float(expected.abs().max()))
 
 
@@ -213,7 +193,7 @@ class MiddleBlock(ValueExercise):
                     f"{name}: your tensor has shape {tuple(value.shape)}, a 7x7 map: that is the last block "
                     "(lab_model.gradcam_layer), where the three methods coincide, not the middle block `mid_layer` "
                     f"(14x14, expected shape {tuple(expected.shape)}). Pass mid_layer to the method.")
-            _check_lazily(value, expected, name=name, method=method, alternatives=alternatives, rtol=1e-3,
+            check_attribution(value, expected, name=name, method=method, alternatives=alternatives, rtol=1e-3,
                           atol=1e-4 * float(expected.abs().max()))
 
         def the_ig():
@@ -294,7 +274,7 @@ class NeuronGradient(FunctionExercise):
             alternatives["the gradient of the first sample's neuron only (the other samples get 0): select the "
                          "neuron of every sample, output[:, ...]"] = \
                 lambda: gradient(selector) * (torch.arange(len(inputs)) == 0).view(-1, *[1] * (inputs.dim() - 1))
-        _check_lazily(result, gradient(selector), name=case.label, method="saliency", alternatives=alternatives)
+        check_attribution(result, gradient(selector), name=case.label, method="saliency", alternatives=alternatives)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -315,7 +295,7 @@ class CornerNeuron(ValueExercise):
 
         def corner():
             expected = reference.neuron_integrated_gradients(model, layer, cat, (channel, 0, 0), n_steps=NEURON_STEPS)
-            _check_lazily(
+            check_attribution(
                 values["corner_ig"], expected, name="corner_ig", method="integrated_gradients", rtol=1e-3,
                 atol=1e-4 * float(expected.abs().max()),
                 alternatives={

@@ -8,6 +8,7 @@ size of one kernel message, and everything :class:`~helpers.grader.sandbox.Limit
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import sys
 import time
@@ -44,6 +45,7 @@ class RunOutcome:
     problems: list[str] = field(default_factory=list)   #: what stopped or limited the run, for the report
     seconds: float = 0.0
     stopped: bool = False                                #: True when cells were left unexecuted
+    started: bool = False                                #: False when the kernel never started (no cell ran)
 
 
 class _Stop(Exception):
@@ -86,6 +88,12 @@ class _LimitedClient(NotebookClient):
         self.total_chars = 0
         self.timeouts = 0
         self.truncated: set[int] = set()
+        self.started = False
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        self.started = True
+        return client
 
     def output(self, outs, msg, display_id, cell_index):
         out = super().output(outs, msg, display_id, cell_index)
@@ -171,6 +179,8 @@ def execute_notebook(nb: nbformat.NotebookNode, sandbox: Sandbox, limits: RunLim
     finally:
         sandbox.kill()
         km.context.destroy(linger=0)
+        atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when the start fails
+    outcome.started = client.started
     outcome.problems += [f"output of cell {index} truncated" for index in sorted(client.truncated)]
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import html
 import json
 import os
@@ -245,12 +246,7 @@ def run_submission(lab: str, released, handin, source_cells, workdir: Path, opti
     if os.environ.get("XAI_FULL_DEMOS"):
         env["XAI_FULL_DEMOS"] = os.environ["XAI_FULL_DEMOS"]
     try:
-        kernel_box = _sandbox(options)(workdir / "kernel", options.limits, env=env)
-        kernel_box.make_writable("recorded")
-        try:
-            outcome = execute_notebook(run_nb, kernel_box, options.run)
-        finally:
-            kernel_box.close()
+        outcome = _run_kernel(run_nb, workdir / "kernel", env, options)
         problems += outcome.problems + execution_notes(outcome.notebook)
         for (box, _), name in zip(scratch, ("self-check cases", "hidden cases")):
             trouble = _wait(box, start + options.scratch_timeout, options.limits.results_mb)
@@ -265,6 +261,24 @@ def run_submission(lab: str, released, handin, source_cells, workdir: Path, opti
     trusted = _finish_checker(checker, workdir, options)
     return {"run": outcome.notebook, "trusted": trusted, "answers": answers, "problems": problems,
             "run_seconds": outcome.seconds}
+
+
+def _run_kernel(run_nb, folder: Path, env: dict, options: Options):
+    """Execute the notebook in a kernel sandbox; once more in a fresh sandbox if the kernel did not start (a loaded
+    machine, not the student: no cell had run), so that a slow start never costs a grade."""
+    for attempt in range(2):
+        kernel_box = _sandbox(options)(folder, options.limits, env=env)
+        kernel_box.make_writable("recorded")
+        notebook = copy.deepcopy(run_nb)
+        try:
+            outcome = execute_notebook(notebook, kernel_box, options.run)
+        finally:
+            kernel_box.close()
+        if outcome.started:
+            break
+    if attempt:
+        outcome.problems.insert(0, "the kernel did not start at the first try; the notebook was run again")
+    return outcome
 
 
 def _function_exercises(lab: str) -> list[str]:

@@ -1,0 +1,52 @@
+"""The kernel sandbox of the grader (helpers.grader.kernel, helpers.grader.submission._run_kernel) on tiny notebooks:
+a kernel that fails to start (a loaded machine) is started again, and the run's outputs are the notebook's."""
+import shutil
+
+import nbformat
+import pytest
+
+from helpers.grader import kernel, submission
+from helpers.grader.sandbox import sandbox_problem
+
+
+@pytest.fixture
+def options():
+    problem = sandbox_problem()
+    if problem:
+        pytest.fail(f"the grading sandbox is needed (CI installs bubblewrap): {problem}")
+    return submission.Options()
+
+
+def notebook(*sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    return nb
+
+
+def test_a_kernel_that_did_not_start_is_started_again(tmp_path, monkeypatch, options):
+    real, starts = kernel.SandboxKernelManager.format_kernel_cmd, []
+
+    def first_start_fails(self, extra_arguments=None):
+        starts.append(1)
+        if len(starts) == 1:  # a kernel process that dies before it answers, as on an overloaded machine
+            return self.sandbox.command(["/bin/false"])
+        return real(self, extra_arguments)
+
+    monkeypatch.setattr(kernel.SandboxKernelManager, "format_kernel_cmd", first_start_fails)
+    nb = notebook("print(6 * 7)")
+    outcome = submission._run_kernel(nb, tmp_path / "kernel", {}, options)
+    assert len(starts) == 2 and outcome.started, outcome.problems
+    assert outcome.problems[0].startswith("the kernel did not start at the first try"), outcome.problems
+    assert outcome.notebook.cells[0].outputs[0]["text"] == "42\n"
+    assert nb.cells[0].outputs == [], "the hand-in's notebook itself is not modified"
+
+
+def test_a_notebook_whose_cells_ran_is_not_run_twice(tmp_path, monkeypatch, options):
+    calls = []
+    real = submission.execute_notebook
+    monkeypatch.setattr(submission, "execute_notebook", lambda *args: calls.append(1) or real(*args))
+    outcome = submission._run_kernel(notebook("raise SystemExit('student code stops here')", "print('after')"),
+                                     tmp_path / "kernel", {}, options)
+    assert calls == [1] and outcome.started
+    assert outcome.notebook.cells[1].outputs[0]["text"] == "after\n"
+    shutil.rmtree(tmp_path / "kernel", ignore_errors=True)
