@@ -10,7 +10,7 @@ STAMP = $(VENV)/.installed-stamp
 STUDENT_STAMP = $(VENV)/.student-settings-stamp
 # Tests run the notebooks two at a time, one thread each (2 cores), with the offline model so that the
 # outputs checked by nbval are the same on every machine.
-PYTEST_ARGS ?= -n 2 --dist loadfile --durations=25
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
 # JupyterLab: the folder `make lab` serves, extra options (e.g. LAB_ARGS="--no-browser --port 8899"), and
 # --allow-root when run as root (containers, some JupyterHub images).
 LAB_DIR ?= notebooks

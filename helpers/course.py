@@ -385,8 +385,11 @@ def grading_options(jobs: int = 1, cell_timeout: float | None = None, timeout: f
     options.run.notebook_timeout = float(timeout)
     options.scratch_timeout = options.check_timeout = float(timeout)
     options.case_timeout = min(options.run.cell_timeout, 120.0)
-    # Share the cores between the jobs, so that parallel kernels do not fight over them ($OMP_NUM_THREADS wins).
-    options.threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // jobs))
+    # One thread per process: a submission runs its kernel, two from-scratch sandboxes and the checker at once, and
+    # OpenMP threads that outnumber the cores wait for each other (20 times slower measured on 2 cores). The kernel,
+    # the sandboxes and the checker must compute with the same number of threads anyway (the same bits: a ReLU's
+    # mask may flip from one thread count to another). --jobs uses the other cores.
+    options.threads = 1
     if memory_mb:
         options.limits.memory_mb = int(memory_mb)
     return options

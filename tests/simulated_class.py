@@ -16,7 +16,7 @@ import nbformat
 from helpers import course
 
 sys.path.insert(0, str(Path(__file__).parent))
-from wrong_answers import submissions, wrong_answers  # noqa: E402
+from wrong_answers import function_submissions, submissions, wrong_answers  # noqa: E402
 
 
 def read(path: Path):
@@ -79,4 +79,4 @@ def feedback_text(lab: str, student: str) -> str:
 
 
 __all__ = ["read", "grade_id", "release_lab", "graded_points", "filled", "wrong_submission", "write", "report",
-           "feedback_text", "submissions", "wrong_answers"]
+           "feedback_text", "submissions", "function_submissions", "wrong_answers"]

@@ -7,14 +7,17 @@ diagnosis in the report and in the feedback HTML.
 """
 import os
 import re
+import time
 from collections import Counter
 
 import pytest
 
 from helpers import course
 from helpers.exercises import lab_module
-from simulated_class import (feedback_text, filled, graded_points, read, release_lab, submissions, wrong_answers,
-                             wrong_submission, write)
+from helpers.exercises.core import FunctionExercise
+from helpers.grader import submission
+from simulated_class import (feedback_text, filled, function_submissions, graded_points, read, release_lab,
+                             submissions, wrong_answers, wrong_submission, write)
 from test_course_cli import LAB as CLI_LAB
 
 CLASS_LABS = [lab for lab in course.labs() if lab != CLI_LAB]
@@ -37,7 +40,8 @@ def hand_in(lab, student, nb):
     write(course.grading_workspace() / "submitted" / student / lab, f"{lab}.ipynb", nb)
 
 
-@pytest.fixture(scope="module", params=CLASS_LABS)
+@pytest.fixture(scope="module", params=[pytest.param(lab, marks=pytest.mark.xdist_group(f"class-{lab}"))
+                                        for lab in CLASS_LABS])
 def graded_lab(request, tmp_path_factory):
     lab = request.param
     tmp = tmp_path_factory.mktemp(lab)
@@ -108,6 +112,47 @@ def test_feedback_html_contains_the_diagnosis(graded_lab):
             assert answer["diagnosis"].lower() in page, (student, answer["mistake"], answer["diagnosis"])
 
 
+@pytest.mark.parametrize("lab, k", [(lab, k) for lab in course.labs() for k in range(len(function_submissions(lab)))])
+def test_each_further_wrong_function_loses_exactly_the_points_of_its_parts(lab, k, tmp_path):
+    """The wrong from-scratch functions that no submission of the class holds: graded by the grader's own from-scratch
+    sandboxes (self-check cases, hidden variants) and trusted checker, without running the notebook (a function's
+    grade depends on the answer cells only)."""
+    chosen = function_submissions(lab)[k]
+    nb = filled(lab, course.NOTEBOOKS / lab / f"{lab}.ipynb", {cell: a["source"] for cell, a in chosen.items()})
+    answers = [c.source for c in nb.cells if submission._is_answer(c) and c.cell_type == "code"]
+    exercises = [e for e in lab_module(lab).LAB.exercises if isinstance(e, FunctionExercise)]
+    variants = submission.hidden_variants(read(course.solution_path(lab)).cells)
+    options = course.grading_options(jobs=1)
+    (tmp_path / "kernel").mkdir()
+    checker = submission._start_checker({"lab": lab, "kernel": str(tmp_path / "kernel"),
+                                         "visible": str(tmp_path / "scratch-visible" / "results"),
+                                         "hidden": str(tmp_path / "scratch-hidden" / "results"),
+                                         "hidden_variants": variants}, tmp_path, options)
+    boxes = [submission._start_scratch(lab, answers, {e.grade_id: [0] for e in exercises}, "v",
+                                       tmp_path / "scratch-visible", options),
+             submission._start_scratch(lab, answers, variants, "h", tmp_path / "scratch-hidden", options)]
+    try:
+        for box, _ in boxes:
+            assert submission._wait(box, time.monotonic() + options.scratch_timeout, options.limits.results_mb) is None
+    finally:
+        for box, _ in boxes:
+            box.close()
+    checked = submission._finish_checker(checker, tmp_path, options)
+    wrong = {answer["test"]: answer for answer in chosen.values()}
+    for exercise in exercises:
+        result = checked[exercise.grade_id]
+        answer = wrong.get(exercise.grade_id)
+        if answer is None:
+            assert result["score"] == exercise.points, (exercise.grade_id, result["message"])
+            continue
+        parts = answer.get("parts") or [p.key for p in exercise.parts]
+        failed = sorted(key for key, passed in result["parts"].items() if not passed)
+        assert failed == sorted(parts), (answer["mistake"], result["message"])
+        assert result["score"] == exercise.points - sum(exercise.part(key).points for key in parts)
+        assert answer["diagnosis"].lower() in result["message"].lower(), (answer["mistake"], result["message"])
+        assert result["self_check_score"] < exercise.points, (answer["mistake"], "passes the self-check")
+
+
 @pytest.mark.parametrize("lab", course.labs())
 def test_every_graded_exercise_has_two_wrong_answers(lab):
     solution = read(course.solution_path(lab))
@@ -118,6 +163,8 @@ def test_every_graded_exercise_has_two_wrong_answers(lab):
         assert answer["cell"] in answer_cells and answer["test"] in graded_points(lab), answer["mistake"]
         assert answer["diagnosis"].strip() and answer["mistake"].strip()
     counts = Counter(answer["test"] for answer in answers)
+    held = Counter(answer["test"] for chosen in submissions(lab) + function_submissions(lab) for answer in chosen.values())
+    assert held == counts, f"every wrong answer of {lab} is graded: in a submission, or as a further function"
     assert {test: counts[test] for test in graded_points(lab) if counts[test] < 2} == {}, \
         f"tests/wrong_answers/{lab}.py needs at least two wrong answers for each of these tests"
 

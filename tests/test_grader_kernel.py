@@ -5,6 +5,7 @@ import shutil
 import nbformat
 import pytest
 
+from helpers import course
 from helpers.grader import kernel, submission
 from helpers.grader.sandbox import sandbox_problem
 
@@ -50,3 +51,22 @@ def test_a_notebook_whose_cells_ran_is_not_run_twice(tmp_path, monkeypatch, opti
     assert calls == [1] and outcome.started
     assert outcome.notebook.cells[1].outputs[0]["text"] == "after\n"
     shutil.rmtree(tmp_path / "kernel", ignore_errors=True)
+
+
+def test_kernel_sandboxes_and_checker_compute_with_the_same_threads(tmp_path, monkeypatch):
+    """The same computation must give the same bits in the student's sandboxes and in the trusted checker."""
+    options = course.grading_options(jobs=2)
+    seen = {"kernel": submission._kernel_env(options, tmp_path / "recorded")}
+
+    class Recorder(submission.Sandbox):
+        def popen(self, argv, **kwargs):
+            seen["scratch"] = self.env
+
+    monkeypatch.setattr(submission, "_sandbox", lambda options: Recorder)
+    box, _ = submission._start_scratch("01_toy_model", [], {}, "v", tmp_path / "scratch", options)
+    box.close()
+    with monkeypatch.context() as patch:
+        patch.setattr(submission.subprocess, "Popen", lambda argv, env, **kwargs: seen.setdefault("checker", env))
+        submission._start_checker({}, tmp_path, options)
+    threads = {name: (env["OMP_NUM_THREADS"], env["MKL_NUM_THREADS"]) for name, env in seen.items()}
+    assert sorted(threads) == ["checker", "kernel", "scratch"] and set(threads.values()) == {("1", "1")}, threads

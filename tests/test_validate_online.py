@@ -1,5 +1,9 @@
 """The online path (Colab: torchvision's ResNet18) passes nbgrader validate in every lab.
 
+Offline (EfficientNet-Lite0), each solution runs under nbval (tests/ solutions/, outputs checked), the simulated class
+gives it full marks through the grader (tests/test_autograde.py, a stronger check than validate: the scores come from
+the trusted checker), and nbgrader validate --invert runs every student notebook (tests/test_validate_invert.py).
+
 No network here: random ResNet18 weights stand in for the real ones in a temporary torch hub cache, from where
 torchvision loads them without downloading. Predictions are then meaningless, so this proves the code paths and that
 nothing in a lab assumes the offline model (every check compares with references computed on the model in use).
@@ -27,7 +31,7 @@ def torch_home(tmp_path_factory):
     return home
 
 
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group(f"online-{lab}")) for lab in LABS])
 def test_solution_passes_validate_with_resnet18(lab, torch_home):
     result = course.nbgrader("validate", str(course.solution_path(lab)), check=False,
                              env={"TORCH_HOME": str(torch_home), "XAI_OFFLINE": ""})

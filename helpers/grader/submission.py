@@ -198,7 +198,9 @@ def _start_scratch(lab: str, answers: list[str], variants: dict, prefix: str, fo
     config = folder.parent / f"{folder.name}.json"
     config.write_text(json.dumps({"lab": lab, "sources": answers, "variants": variants, "prefix": prefix,
                                   "case_timeout": options.case_timeout}))
-    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    # the threads of the kernel and of the checker: the same computation gives the same bits (a ReLU's mask may
+    # flip where another number of threads rounds differently, and the checker would see a difference)
+    env = {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads)}
     sandbox = _sandbox(options)(folder, options.limits, hide=("captum", "helpers.reference", "helpers.evaluation"),
                                 env=env, readable=(config,))
     results = sandbox.make_writable("results")
@@ -241,12 +243,8 @@ def run_submission(lab: str, released, handin, source_cells, workdir: Path, opti
     scratch = [_start_scratch(lab, code_answers, visible, "v", workdir / "scratch-visible", options)]
     if variants:
         scratch.append(_start_scratch(lab, code_answers, variants, "h", workdir / "scratch-hidden", options))
-    env = {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads),
-           "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "XAI_GRADING_RECORD": str(recorded)}
-    if os.environ.get("XAI_FULL_DEMOS"):
-        env["XAI_FULL_DEMOS"] = os.environ["XAI_FULL_DEMOS"]
     try:
-        outcome = _run_kernel(run_nb, workdir / "kernel", env, options)
+        outcome = _run_kernel(run_nb, workdir / "kernel", _kernel_env(options, recorded), options)
         problems += outcome.problems + execution_notes(outcome.notebook)
         for (box, _), name in zip(scratch, ("self-check cases", "hidden cases")):
             trouble = _wait(box, start + options.scratch_timeout, options.limits.results_mb)
@@ -261,6 +259,14 @@ def run_submission(lab: str, released, handin, source_cells, workdir: Path, opti
     trusted = _finish_checker(checker, workdir, options)
     return {"run": outcome.notebook, "trusted": trusted, "answers": answers, "problems": problems,
             "run_seconds": outcome.seconds}
+
+
+def _kernel_env(options: Options, recorded: Path) -> dict:
+    env = {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads),
+           "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "XAI_GRADING_RECORD": str(recorded)}
+    if os.environ.get("XAI_FULL_DEMOS"):
+        env["XAI_FULL_DEMOS"] = os.environ["XAI_FULL_DEMOS"]
+    return env
 
 
 def _run_kernel(run_nb, folder: Path, env: dict, options: Options):
@@ -291,7 +297,8 @@ def _function_exercises(lab: str) -> list[str]:
 def _start_checker(config: dict, workdir: Path, options: Options) -> subprocess.Popen:
     """Start the trusted checker (a fresh process where no student code ever runs); it waits for ``go``."""
     (workdir / "check.json").write_text(json.dumps(config))
-    env = {**os.environ, "XAI_OFFLINE": "1", "OMP_NUM_THREADS": str(options.threads), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "XAI_OFFLINE": "1", "OMP_NUM_THREADS": str(options.threads),
+           "MKL_NUM_THREADS": str(options.threads), "MPLBACKEND": "Agg"}
     env.pop("XAI_GRADING_RECORD", None)
     with open(workdir / "check.log", "wb") as log:
         return subprocess.Popen([sys.executable, "-m", "helpers.grader.trusted", str(workdir / "check.json"),
