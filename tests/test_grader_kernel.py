@@ -1,12 +1,16 @@
-"""The kernel sandbox of the grader (helpers.grader.kernel, helpers.grader.submission._run_kernel) on tiny notebooks:
-a kernel that fails to start (a loaded machine) is started again, and the run's outputs are the notebook's."""
+"""The grader's sandboxes on tiny notebooks (helpers.grader.kernel, sandbox, submission): a kernel that fails to start
+(a loaded machine) is started again; two grading processes never give the same user id to two sandboxes; the
+kernel, the from-scratch sandboxes and the checker compute with the same threads."""
+import os
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
 from helpers import course
-from helpers.grader import kernel, submission
+from helpers.grader import kernel, sandbox, submission
 from helpers.grader.sandbox import sandbox_problem
 
 
@@ -70,3 +74,37 @@ def test_kernel_sandboxes_and_checker_compute_with_the_same_threads(tmp_path, mo
         submission._start_checker({}, tmp_path, options)
     threads = {name: (env["OMP_NUM_THREADS"], env["MKL_NUM_THREADS"]) for name, env in seen.items()}
     assert sorted(threads) == ["checker", "kernel", "scratch"] and set(threads.values()) == {("1", "1")}, threads
+
+
+TAKE_UID = """
+import sys
+from pathlib import Path
+from helpers.grader import sandbox
+sandbox.UID_LOCKS = Path(sys.argv[1])
+print(sandbox._take_uid(), flush=True)
+input()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox user ids are taken only by a grader running as root")
+def test_two_grading_processes_never_share_a_sandbox_user_id(tmp_path, monkeypatch):
+    locks = tmp_path / "uids"  # this test's own ids: other graders may run at the same time
+    monkeypatch.setattr(sandbox, "UID_LOCKS", locks)
+    other = subprocess.Popen([sys.executable, "-c", TAKE_UID, str(locks)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    mine = []
+    try:
+        theirs = int(other.stdout.readline())
+        mine = [sandbox._take_uid() for _ in range(3)]
+        assert theirs == sandbox.FIRST_UID and sorted(mine) == [theirs + 1, theirs + 2, theirs + 3], (theirs, mine)
+    finally:
+        other.kill()
+        other.wait()
+        for uid in mine:
+            sandbox._release_uid(uid)
+    again = sandbox._take_uid()
+    sandbox._release_uid(again)
+    assert again == theirs, "the id of a grading process that died is free again"
+    locks.chmod(0o755)
+    with pytest.raises(RuntimeError, match="mode 700"):
+        sandbox._take_uid()

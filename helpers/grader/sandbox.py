@@ -17,8 +17,8 @@ What a sandboxed process sees and may do (see README, "The grading sandbox"):
 """
 from __future__ import annotations
 
+import fcntl
 import importlib.util
-import itertools
 import os
 import platform
 import shutil
@@ -103,21 +103,39 @@ def _package_dir(name: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
-# One user id per sandbox running at the same time (root only): RLIMIT_NPROC then counts that sandbox alone.
+# One user id per sandbox running at the same time (root only): RLIMIT_NPROC then counts that sandbox alone. Other
+# grading processes (a second autograde batch, parallel tests) take ids too: an id is held with an exclusive lock on
+# its file in a root-only folder, released by close() or by the death of the process that holds it.
+UID_LOCKS = Path(tempfile.gettempdir()) / "xai-grading-uids"
+LAST_UID = FIRST_UID + 999
 _uid_lock = threading.Lock()
-_uids_in_use: set[int] = set()
+_uids_in_use: dict[int, int] = {}   # uid -> file descriptor of its lock
 
 
 def _take_uid() -> int:
     with _uid_lock:
-        uid = next(u for u in itertools.count(FIRST_UID) if u not in _uids_in_use)
-        _uids_in_use.add(uid)
-        return uid
+        UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        if UID_LOCKS.stat().st_uid != os.geteuid() or UID_LOCKS.stat().st_mode & 0o077:
+            raise RuntimeError(f"{UID_LOCKS} must belong to this user with mode 700 (it holds the sandboxes' ids)")
+        for uid in range(FIRST_UID, LAST_UID + 1):
+            if uid in _uids_in_use:
+                continue
+            fd = os.open(UID_LOCKS / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            _uids_in_use[uid] = fd
+            return uid
+        raise RuntimeError(f"no free sandbox user id between {FIRST_UID} and {LAST_UID}")
 
 
 def _release_uid(uid: int) -> None:
     with _uid_lock:
-        _uids_in_use.discard(uid)
+        fd = _uids_in_use.pop(uid, None)
+        if fd is not None:
+            os.close(fd)
 
 
 @dataclass
