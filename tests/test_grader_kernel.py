@@ -108,3 +108,16 @@ def test_two_grading_processes_never_share_a_sandbox_user_id(tmp_path, monkeypat
     locks.chmod(0o755)
     with pytest.raises(RuntimeError, match="mode 700"):
         sandbox._take_uid()
+
+
+def test_a_course_under_tmp_stays_visible_in_the_sandbox(tmp_path):
+    """The sandbox's /tmp is a tmpfs: the Python environment and the course are bound after it (a clone in /tmp)."""
+    box = sandbox.Sandbox(tmp_path / "box")
+    try:
+        view = box._view()
+    finally:
+        box.close()
+    tmpfs = next(i for i, arg in enumerate(view) if arg == "--tmpfs" and view[i + 1] == "/tmp")
+    binds = [i for i, arg in enumerate(view) if arg == "--ro-bind" and view[i + 1] in
+             {str(p) for p in (*sandbox.Sandbox._course_paths(), sandbox.Path(sys.prefix).resolve())}]
+    assert binds and all(i > tmpfs for i in binds), (tmpfs, binds)

@@ -190,6 +190,12 @@ class Sandbox:
         args = _base_view()
         args += ["--ro-bind", str(self.folder / "passwd"), "/etc/passwd",
                  "--ro-bind", str(self.folder / "group"), "/etc/group"]
+        # The tmpfs mounts first: the Python environment, the course and the grading workspace may lie under /tmp
+        # (a clone in /tmp), and are bound over them.
+        size = str(self.limits.tmp_mb * 2**20)
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        for path in ("/tmp", "/dev/shm", self.home):
+            args += ["--size", size, "--perms", "1777", "--tmpfs", path]
         prefixes = sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}, key=lambda p: len(p.parts))
         for prefix in prefixes:
             if not str(prefix).startswith("/usr/"):
@@ -197,11 +203,7 @@ class Sandbox:
         for path in self._course_paths():
             args += ["--ro-bind", str(path), str(path)]
         args += self._hidden()
-        size = str(self.limits.tmp_mb * 2**20)
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        for path in ("/tmp", "/dev/shm", self.home):
-            args += ["--size", size, "--perms", "1777", "--tmpfs", path]
-        for path in self.readable:  # after the tmpfs mounts: the grading workspace may lie under /tmp
+        for path in self.readable:
             args += ["--ro-bind", str(path), str(path)]
         for path in self.writable:
             args += ["--bind", str(path), str(path)]
