@@ -9,8 +9,9 @@ BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 STUDENT_STAMP = $(VENV)/.student-settings-stamp
 # Tests run the notebooks two at a time, one thread each (2 cores), with the offline model so that the
-# outputs checked by nbval are the same on every machine.
-PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
+# outputs checked by nbval are the same on every machine. --dist loadscope: a module (a notebook's nbval cells) or a
+# test class (one lab's simulated class, one lab's ResNet18 validation) goes to one worker.
+PYTEST_ARGS ?= -n 2 --dist loadscope --durations=25
 # JupyterLab: the folder `make lab` serves, extra options (e.g. LAB_ARGS="--no-browser --port 8899"), and
 # --allow-root when run as root (containers, some JupyterHub images).
 LAB_DIR ?= notebooks

@@ -40,76 +40,85 @@ def hand_in(lab, student, nb):
     write(course.grading_workspace() / "submitted" / student / lab, f"{lab}.ipynb", nb)
 
 
-@pytest.fixture(scope="module", params=[pytest.param(lab, marks=pytest.mark.xdist_group(f"class-{lab}"))
-                                        for lab in CLASS_LABS])
-def graded_lab(request, tmp_path_factory):
-    lab = request.param
-    tmp = tmp_path_factory.mktemp(lab)
-    previous = grading_env(tmp)
-    try:
-        student_nb = release_lab(lab, tmp)
-        hand_in(lab, "correct", filled(lab, student_nb))
-        hand_in(lab, "untouched", read(student_nb))
-        expected = {}
-        for k in range(len(submissions(lab))):
-            nb, expected[f"wrong{k}"] = wrong_submission(lab, student_nb, k)
-            hand_in(lab, f"wrong{k}", nb)
-        reports = {r["student"]: r for r in course.autograde(lab, jobs=2)}
-        course.feedback(lab, sorted(expected))
-        yield lab, reports, expected
-    finally:
-        restore_env("XAI_GRADING_DIR", previous)
+class SimulatedClass:
+    """The simulated class of one lab (a test class per lab below: pytest-xdist's --dist loadscope sends each to one
+    worker, and the labs spread over the workers)."""
+
+    lab = ""
+
+    @pytest.fixture(scope="class")
+    def graded_lab(self, tmp_path_factory):
+        lab = self.lab
+        tmp = tmp_path_factory.mktemp(lab)
+        previous = grading_env(tmp)
+        try:
+            student_nb = release_lab(lab, tmp)
+            hand_in(lab, "correct", filled(lab, student_nb))
+            hand_in(lab, "untouched", read(student_nb))
+            expected = {}
+            for k in range(len(submissions(lab))):
+                nb, expected[f"wrong{k}"] = wrong_submission(lab, student_nb, k)
+                hand_in(lab, f"wrong{k}", nb)
+            reports = {r["student"]: r for r in course.autograde(lab, jobs=2)}
+            course.feedback(lab, sorted(expected))
+            yield lab, reports, expected
+        finally:
+            restore_env("XAI_GRADING_DIR", previous)
 
 
-def test_correct_submission_gets_full_marks(graded_lab):
-    lab, reports, _ = graded_lab
-    report = reports["correct"]
-    assert report["status"] == "graded" and report["failed"] == {}, report
-    assert report["score"] == report["max_score"] == sum(graded_points(lab).values()), report
+    def test_correct_submission_gets_full_marks(self, graded_lab):
+        lab, reports, _ = graded_lab
+        report = reports["correct"]
+        assert report["status"] == "graded" and report["failed"] == {}, report
+        assert report["score"] == report["max_score"] == sum(graded_points(lab).values()), report
 
 
-def test_untouched_student_notebook_gets_zero(graded_lab):
-    lab, reports, _ = graded_lab
-    report = reports["untouched"]
-    assert report["status"] == "graded" and report["score"] == 0, report
-    assert sorted(report["failed"]) == sorted(graded_points(lab)), report
+    def test_untouched_student_notebook_gets_zero(self, graded_lab):
+        lab, reports, _ = graded_lab
+        report = reports["untouched"]
+        assert report["status"] == "graded" and report["score"] == 0, report
+        assert sorted(report["failed"]) == sorted(graded_points(lab)), report
 
 
-def test_each_wrong_answer_loses_exactly_the_points_of_its_parts(graded_lab):
-    lab, reports, expected = graded_lab
-    assert expected, f"no wrong answers for {lab}: write tests/wrong_answers/{lab}.py"
-    points = graded_points(lab)
-    exercises = {e.grade_id: e for e in lab_module(lab).LAB.exercises}
-    for student, wrong in expected.items():
-        report = reports[student]
-        assert sorted(report["failed"]) == sorted(wrong), (student, {t: a["mistake"] for t, a in wrong.items()}, report)
-        lost = 0.0
-        for test, answer in wrong.items():
-            parts = answer.get("parts") or [p.key for p in exercises[test].parts]
-            failed = sorted(key for key, passed in report["parts"][test].items() if not passed)
-            assert failed == sorted(parts), (student, answer["mistake"], report["parts"][test], report["failed"][test])
-            lost += sum(exercises[test].part(key).points for key in parts)
-            assert answer["diagnosis"].lower() in report["failed"][test].lower(), (answer["mistake"], report["failed"][test])
-        assert report["score"] == sum(points.values()) - lost, (student, report)
+    def test_each_wrong_answer_loses_exactly_the_points_of_its_parts(self, graded_lab):
+        lab, reports, expected = graded_lab
+        assert expected, f"no wrong answers for {lab}: write tests/wrong_answers/{lab}.py"
+        points = graded_points(lab)
+        exercises = {e.grade_id: e for e in lab_module(lab).LAB.exercises}
+        for student, wrong in expected.items():
+            report = reports[student]
+            assert sorted(report["failed"]) == sorted(wrong), (student, {t: a["mistake"] for t, a in wrong.items()}, report)
+            lost = 0.0
+            for test, answer in wrong.items():
+                parts = answer.get("parts") or [p.key for p in exercises[test].parts]
+                failed = sorted(key for key, passed in report["parts"][test].items() if not passed)
+                assert failed == sorted(parts), (student, answer["mistake"], report["parts"][test], report["failed"][test])
+                lost += sum(exercises[test].part(key).points for key in parts)
+                assert answer["diagnosis"].lower() in report["failed"][test].lower(), (answer["mistake"], report["failed"][test])
+            assert report["score"] == sum(points.values()) - lost, (student, report)
 
 
-def test_each_wrong_answer_also_fails_its_self_check(graded_lab):
-    """The property that makes self-checks fair: a graded mistake is visible before handing in. The trusted checker
-    computes the self-check's verdict (the self-check's own cases only) on the same recorded data."""
-    lab, reports, expected = graded_lab
-    points = graded_points(lab)
-    assert reports["correct"]["self_check"] == {t: p for t, p in points.items()}, reports["correct"]["self_check"]
-    for student, wrong in expected.items():
-        for test, answer in wrong.items():
-            assert reports[student]["self_check"][test] < points[test], (student, answer["mistake"])
+    def test_each_wrong_answer_also_fails_its_self_check(self, graded_lab):
+        """The property that makes self-checks fair: a graded mistake is visible before handing in. The trusted checker
+        computes the self-check's verdict (the self-check's own cases only) on the same recorded data."""
+        lab, reports, expected = graded_lab
+        points = graded_points(lab)
+        assert reports["correct"]["self_check"] == {t: p for t, p in points.items()}, reports["correct"]["self_check"]
+        for student, wrong in expected.items():
+            for test, answer in wrong.items():
+                assert reports[student]["self_check"][test] < points[test], (student, answer["mistake"])
 
 
-def test_feedback_html_contains_the_diagnosis(graded_lab):
-    lab, _, expected = graded_lab
-    for student, wrong in expected.items():
-        page = feedback_text(lab, student).lower()
-        for answer in wrong.values():
-            assert answer["diagnosis"].lower() in page, (student, answer["mistake"], answer["diagnosis"])
+    def test_feedback_html_contains_the_diagnosis(self, graded_lab):
+        lab, _, expected = graded_lab
+        for student, wrong in expected.items():
+            page = feedback_text(lab, student).lower()
+            for answer in wrong.values():
+                assert answer["diagnosis"].lower() in page, (student, answer["mistake"], answer["diagnosis"])
+
+
+for _lab in CLASS_LABS:
+    globals()[f"TestClass_{_lab}"] = type(f"TestClass_{_lab}", (SimulatedClass,), {"lab": _lab})
 
 
 @pytest.mark.parametrize("lab, k", [(lab, k) for lab in course.labs() for k in range(len(function_submissions(lab)))])

@@ -31,11 +31,20 @@ def torch_home(tmp_path_factory):
     return home
 
 
-@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group(f"online-{lab}")) for lab in LABS])
-def test_solution_passes_validate_with_resnet18(lab, torch_home):
-    result = course.nbgrader("validate", str(course.solution_path(lab)), check=False,
-                             env={"TORCH_HOME": str(torch_home), "XAI_OFFLINE": ""})
-    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
+class ValidateOnline:
+    """One lab (a test class per lab below: pytest-xdist's --dist loadscope spreads them over the workers)."""
+
+    lab = ""
+
+    def test_solution_passes_validate_with_resnet18(self, torch_home):
+        result = course.nbgrader("validate", str(course.solution_path(self.lab)), check=False,
+                                 env={"TORCH_HOME": str(torch_home), "XAI_OFFLINE": ""})
+        assert "Success! Your notebook passes all the tests." in result.stdout, \
+            result.stdout[-4000:] + result.stderr[-2000:]
+
+
+for _lab in LABS:
+    globals()[f"TestOnline_{_lab}"] = type(f"TestOnline_{_lab}", (ValidateOnline,), {"lab": _lab})
 
 
 def test_the_stand_in_weights_give_resnet18(torch_home):
