@@ -131,10 +131,10 @@ guided_correlations = torch.stack([evaluation.rank_correlation(before, after, ab
     # ------------------------------------------------------------------ exercise 4: accuracy drop
     {
         "cell": "ex4_accuracy_drop", "test": "ex4_tests",
-        "mistake": "the clean model evaluated instead of the Clever Hans model (right by chance with the watermark)",
+        "mistake": "the clean model evaluated on the clean test set instead of the Clever Hans model",
         "diagnosis": "clean model",
         "parts": ["without"],
-        "source": """accuracy_with = shapes.accuracy(shapes_model, hans_test.images, hans_test.labels)
+        "source": """accuracy_with = shapes.accuracy(hans_model, hans_test.images, hans_test.labels)
 accuracy_without = shapes.accuracy(shapes_model, clean_test.images, clean_test.labels)
 """,
     },
