@@ -2,7 +2,6 @@
 (a loaded machine) is started again; two grading processes never give the same user id to two sandboxes; the
 kernel, the from-scratch sandboxes and the checker compute with the same threads."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -54,7 +53,6 @@ def test_a_notebook_whose_cells_ran_is_not_run_twice(tmp_path, monkeypatch, opti
                                      tmp_path / "kernel", {}, options)
     assert calls == [1] and outcome.started
     assert outcome.notebook.cells[1].outputs[0]["text"] == "after\n"
-    shutil.rmtree(tmp_path / "kernel", ignore_errors=True)
 
 
 def test_kernel_sandboxes_and_checker_compute_with_the_same_threads(tmp_path, monkeypatch):

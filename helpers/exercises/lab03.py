@@ -73,6 +73,10 @@ def _softmax(model):
     return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs of the cases.
+
+
 def _small_cnn(channels, generator):
     return SmallCNN(in_channels=channels, seed=int(torch.randint(0, 10_000, (1,), generator=generator)))
 

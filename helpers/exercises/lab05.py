@@ -26,6 +26,10 @@ def _softmax(model):
     return torch.nn.Sequential(model, torch.nn.Softmax(dim=1)).eval()
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Exercise 1 (from scratch): gradients along the straight path from the baselines to the inputs.
+
+
 def _small_cnn(channels, generator):
     return SmallCNN(in_channels=channels, seed=int(torch.randint(0, 10_000, (1,), generator=generator)))
 

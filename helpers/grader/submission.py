@@ -198,9 +198,7 @@ def _start_scratch(lab: str, answers: list[str], variants: dict, prefix: str, fo
     config = folder.parent / f"{folder.name}.json"
     config.write_text(json.dumps({"lab": lab, "sources": answers, "variants": variants, "prefix": prefix,
                                   "case_timeout": options.case_timeout}))
-    # the threads of the kernel and of the checker: the same computation gives the same bits (a ReLU's mask may
-    # flip where another number of threads rounds differently, and the checker would see a difference)
-    env = {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads)}
+    env = _threads_env(options)
     sandbox = _sandbox(options)(folder, options.limits, hide=("captum", "helpers.reference", "helpers.evaluation"),
                                 env=env, readable=(config,))
     results = sandbox.make_writable("results")
@@ -261,9 +259,15 @@ def run_submission(lab: str, released, handin, source_cells, workdir: Path, opti
             "run_seconds": outcome.seconds}
 
 
+def _threads_env(options: Options) -> dict:
+    """The threads of the kernel, the from-scratch sandboxes and the checker: the same for all three, so that the same
+    computation gives the same bits (a ReLU's mask may flip where another number of threads rounds differently)."""
+    return {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads)}
+
+
 def _kernel_env(options: Options, recorded: Path) -> dict:
-    env = {"OMP_NUM_THREADS": str(options.threads), "MKL_NUM_THREADS": str(options.threads),
-           "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg", "XAI_GRADING_RECORD": str(recorded)}
+    env = {**_threads_env(options), "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg",
+           "XAI_GRADING_RECORD": str(recorded)}
     if os.environ.get("XAI_FULL_DEMOS"):
         env["XAI_FULL_DEMOS"] = os.environ["XAI_FULL_DEMOS"]
     return env
@@ -297,8 +301,7 @@ def _function_exercises(lab: str) -> list[str]:
 def _start_checker(config: dict, workdir: Path, options: Options) -> subprocess.Popen:
     """Start the trusted checker (a fresh process where no student code ever runs); it waits for ``go``."""
     (workdir / "check.json").write_text(json.dumps(config))
-    env = {**os.environ, "XAI_OFFLINE": "1", "OMP_NUM_THREADS": str(options.threads),
-           "MKL_NUM_THREADS": str(options.threads), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "XAI_OFFLINE": "1", "MPLBACKEND": "Agg", **_threads_env(options)}
     env.pop("XAI_GRADING_RECORD", None)
     with open(workdir / "check.log", "wb") as log:
         return subprocess.Popen([sys.executable, "-m", "helpers.grader.trusted", str(workdir / "check.json"),
